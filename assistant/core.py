@@ -1,0 +1,226 @@
+"""The facade every face (CLI, web chat, evaluation, other tools) calls.
+
+``Assistant`` owns one loaded index and one embedder for the life of the process;
+it is safe to share between threads (the embedder serialises its own calls and
+the index is read-only once loaded).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from .answer import AnswerConfig, compose, names, score_sentences, select
+from .config import Settings
+from .embed import LocalEmbedding, load_embedder
+from .errors import InvalidQuestionError
+from .index import BuildReport, IndexData, build_index, load_index, resolve
+from .retrieve import retrieve as hybrid_retrieve
+from .text import content_words, detect_language, fold
+from .types import Answer, Article, Passage
+
+log = logging.getLogger(__name__)
+
+History = Sequence[Any] | None
+
+_FOLLOWUP_START = re.compile(
+    r"^\s*(?:et|and|also|aussi|what about|how about|and what about|et pour|et concernant|et avec|et chez|"
+    r"et qu['’]en est-il|qu['’]en est-il)\b", re.I)
+_PRONOUNS = re.compile(
+    r"\b(?:il|elle|ils|elles|celui-ci|celle-ci|ce contrat|cet accord|cette entreprise|it|its|they|them|their|"
+    r"this deal|that deal|this company|that company|le|la|lui|leur)\b", re.I)
+
+
+def clean_question(question: Any, max_chars: int) -> str:
+    """Validate and normalise a question, or raise InvalidQuestionError (one line)."""
+    if not isinstance(question, str):
+        raise InvalidQuestionError("the question must be text")
+    q = unicodedata.normalize("NFC", question)
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t\r" for ch in q):
+        raise InvalidQuestionError("the question contains control characters; type it as plain text")
+    q = " ".join(q.split())
+    if not q:
+        raise InvalidQuestionError("the question is empty; ask something about the articles")
+    if len(q) > max_chars:
+        raise InvalidQuestionError(f"the question is {len(q)} characters long; the limit is {max_chars}")
+    if not any(ch.isalnum() for ch in q):
+        raise InvalidQuestionError("the question has no words in it; ask something about the articles")
+    return q
+
+
+def history_questions(history: History) -> list[str]:
+    """Previous user questions from any common history shape.
+
+    Accepts a list of strings, of ``(question, answer)`` pairs, or of
+    ``{"role": ..., "content": ...}`` messages (Gradio's and OpenAI's shape).
+    """
+    out: list[str] = []
+    for item in history or []:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            if item.get("role", "user") == "user" and isinstance(item.get("content"), str):
+                out.append(item["content"])
+        elif isinstance(item, (list, tuple)) and item and isinstance(item[0], str):
+            out.append(item[0])
+    return [h for h in (" ".join(x.split()) for x in out) if h]
+
+
+def is_follow_up(question: str) -> bool:
+    """Does the question lean on the previous turn (no subject of its own)?"""
+    if _FOLLOWUP_START.search(question):
+        return True
+    own_names = names(question)
+    few_words = len(content_words(question)) <= 4
+    return (not own_names and few_words) or (not own_names and bool(_PRONOUNS.search(question)))
+
+
+def subject_of(previous: str, question: str) -> list[str]:
+    """Words of the previous question that carry its subject and the new one lacks."""
+    have = set(fold(w) for w in content_words(question))
+    subject = []
+    for w in re.findall(r"[\w’'\-]+", previous):
+        f = fold(w)
+        if f in have or f in subject:
+            continue
+        if w[:1].isupper() or f in {fold(x) for x in content_words(previous)}:
+            if f in {fold(x) for x in content_words(previous)}:
+                subject.append(w)
+    return subject
+
+
+class Assistant:
+    """Answers questions about the indexed articles, citing exact passages.
+
+    >>> qa = Assistant.load()                       # doctest: +SKIP
+    >>> qa.ask("How much is the AWS deal worth?").citations[0].quote  # doctest: +SKIP
+    """
+
+    def __init__(self, index: IndexData, embedder: LocalEmbedding, settings: Settings) -> None:
+        self.settings = settings
+        self._index = index
+        self._embedder = embedder
+        self._answer_cfg = AnswerConfig(threshold=settings.abstain_threshold,
+                                        max_sentences=settings.max_answer_sentences)
+
+    # -- construction -----------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, *, settings: Settings | None = None,
+             embedder: LocalEmbedding | None = None) -> "Assistant":
+        """Open the index at ``path`` (default: ``settings.index_dir``, i.e. ``index/``).
+
+        Raises IndexNotFoundError, IndexCorruptError or IndexMismatchError with the
+        command that fixes it.
+        """
+        settings = settings or Settings.load()
+        if path is not None:
+            settings = settings.replace(index_dir=Path(path))
+        resolve(settings.index_dir)  # fail fast, before loading a model
+        embedder = embedder or load_embedder(settings.embedder, settings.embed_threads)
+        index = load_index(settings.index_dir, embedder.embedder_id, settings)
+        return cls(index, embedder, settings)
+
+    @staticmethod
+    def build_index(settings: Settings | None = None, *, rebuild: bool = False,
+                    progress: bool = False, embedder: LocalEmbedding | None = None) -> BuildReport:
+        """Build or update the index (only new or changed articles are embedded)."""
+        return build_index(settings or Settings.load(), rebuild=rebuild, progress=progress,
+                           embedder=embedder)
+
+    @classmethod
+    def load_or_build(cls, settings: Settings | None = None, *, progress: bool = False) -> "Assistant":
+        """Open the index, building it first when it does not exist yet."""
+        from .errors import IndexNotFoundError
+
+        settings = settings or Settings.load()
+        embedder = load_embedder(settings.embedder, settings.embed_threads)
+        try:
+            resolve(settings.index_dir)
+        except IndexNotFoundError:
+            log.info("no index at %s: building it", settings.index_dir)
+            build_index(settings, progress=progress, embedder=embedder)
+        return cls.load(settings=settings, embedder=embedder)
+
+    # -- read access --------------------------------------------------------------------
+
+    def article(self, article_id: str) -> Article:
+        try:
+            return self._index.articles[article_id]
+        except KeyError:
+            raise KeyError(f"no article {article_id!r} in the index") from None
+
+    @property
+    def articles(self) -> list[Article]:
+        return list(self._index.articles.values())
+
+    @property
+    def index_info(self) -> dict[str, Any]:
+        return dict(self._index.manifest)
+
+    # -- retrieval ----------------------------------------------------------------------
+
+    def retrieve(self, question: str, k: int | None = None, *, mode: str | None = None) -> list[Passage]:
+        """The ``k`` passages most relevant to ``question`` (hybrid by default)."""
+        q = clean_question(question, self.settings.max_question_chars)
+        return self._retrieve(q, k or self.settings.top_k, mode or self.settings.retrieval)[0]
+
+    def _retrieve(self, q: str, k: int, mode: str):
+        qvec = self._embedder.embed_queries([q])[0] if mode != "bm25" else None
+        passages = hybrid_retrieve(self._index, q, qvec, k=k, candidates=max(self.settings.candidates, k),
+                                   mode=mode, rrf_k=self.settings.rrf_k)
+        return passages, qvec
+
+    # -- answering ------------------------------------------------------------------------
+
+    def ask(self, question: str, history: History = None, *, k: int | None = None,
+            mode: str | None = None) -> Answer:
+        """Answer ``question`` from the articles, every sentence cited, or abstain.
+
+        ``history`` holds the previous turns (strings, pairs or role/content
+        messages); a follow-up such as "And how long does it last?" borrows the
+        previous question's subject for retrieval, and the answer says so in
+        ``understood_question``.
+        """
+        t0 = time.perf_counter()
+        q = clean_question(question, self.settings.max_question_chars)
+        language = detect_language(q)
+        search_q, understood = self._contextualise(q, history)
+        k = k or self.settings.top_k
+        passages, qvec = self._retrieve(search_q, max(k, 8), mode or self.settings.retrieval)
+        t1 = time.perf_counter()
+        if qvec is None:  # bm25-only mode still needs the vector to rank sentences
+            qvec = self._embedder.embed_queries([search_q])[0]
+        scored = score_sentences(self._index, search_q, qvec, passages)
+        chosen = select(self._index, scored, search_q, self._answer_cfg)
+        answer = compose(self._index, q, language, chosen, passages[:k], understood=understood)
+        t2 = time.perf_counter()
+        timings = {"retrieve_s": round(t1 - t0, 4), "answer_s": round(t2 - t1, 4), "total_s": round(t2 - t0, 4)}
+        return _with(answer, timings=timings)
+
+    def stream(self, question: str, history: History = None, **kwargs: Any) -> Iterator[str | Answer]:
+        """Yield the answer's text in pieces as it is produced, then the ``Answer``."""
+        answer = self.ask(question, history, **kwargs)
+        for piece in re.findall(r"\S+\s*", answer.text):
+            yield piece
+        yield answer
+
+    def _contextualise(self, q: str, history: History) -> tuple[str, str | None]:
+        previous = history_questions(history)
+        if not previous or not is_follow_up(q):
+            return q, None
+        subject = subject_of(previous[-1], q)
+        if not subject:
+            return q, None
+        search = f"{q} ({' '.join(subject)})"
+        return search, search
+
+
+def _with(answer: Answer, **changes: Any) -> Answer:
+    import dataclasses
+
+    return dataclasses.replace(answer, **changes)

