@@ -52,7 +52,7 @@ class Settings:
     candidates: int = 30
     rrf_k: int = 60
     #: sentence score under which the assistant abstains (calibrated, see README).
-    abstain_threshold: float = 0.5
+    abstain_threshold: float = 0.93
     max_answer_sentences: int = 3
     max_question_chars: int = 1000
     exact_search_max: int = 20000

@@ -146,6 +146,11 @@ class Assistant:
             build_index(settings, progress=progress, embedder=embedder)
         return cls.load(settings=settings, embedder=embedder)
 
+    @staticmethod
+    def check_question(question: Any, settings: Settings | None = None) -> str:
+        """The question as it will be asked, or InvalidQuestionError (before any loading)."""
+        return clean_question(question, (settings or Settings.load()).max_question_chars)
+
     # -- read access --------------------------------------------------------------------
 
     def article(self, article_id: str) -> Article:
@@ -195,7 +200,7 @@ class Assistant:
         t1 = time.perf_counter()
         if qvec is None:  # bm25-only mode still needs the vector to rank sentences
             qvec = self._embedder.embed_queries([search_q])[0]
-        scored = score_sentences(self._index, search_q, qvec, passages)
+        scored = score_sentences(self._index, search_q, qvec, passages, language)
         chosen = select(self._index, scored, search_q, self._answer_cfg)
         answer = compose(self._index, q, language, chosen, passages[:k], understood=understood)
         t2 = time.perf_counter()

@@ -172,7 +172,8 @@ class SentenceTransformerEmbedding(LocalEmbedding):
                 f"cannot load sentence-transformers model {name!r} ({type(exc).__name__}); "
                 "give a local path, or unset HF_HUB_OFFLINE to allow a download"
             ) from None
-        dim = model.get_sentence_embedding_dimension()
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = get_dim()
         super().__init__(
             model_name=str(name),
             embedder_id=f"sentence-transformers:{name}",

@@ -43,7 +43,7 @@ from .errors import (
     IndexNotFoundError,
 )
 from .ingest import load_corpus
-from .text import stems
+from .text import stems, words
 from .types import Article, Chunk, Sentence
 
 log = logging.getLogger(__name__)
@@ -89,12 +89,14 @@ class IndexData:
     vector_store: Any
     bm25: Any
     sentences_by_article: dict[str, list[int]] = field(default_factory=dict)
+    vocabulary: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         by_article: dict[str, list[int]] = {}
         for i, s in enumerate(self.sentences):
             by_article.setdefault(s.article_id, []).append(i)
         self.sentences_by_article = by_article
+        self.vocabulary = frozenset(w for a in self.articles.values() for w in words(a.title + " " + a.text))
 
 
 # --- reading -----------------------------------------------------------------------

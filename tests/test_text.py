@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+from assistant.text import detect_language, fold, numbers, sentence_spans, stems
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+
+def test_sentence_spans_are_exact_and_trimmed():
+    text = "Montant annoncé : 38 milliards.  La durée : sept ans !\n  • L’inférence : temps réel.\n\nM. Dupont arrive. Fin"
+    spans = sentence_spans(text)
+    got = [text[s:e] for s, e in spans]
+    assert got == [
+        "Montant annoncé : 38 milliards.",
+        "La durée : sept ans !",
+        "L’inférence : temps réel.",
+        "M. Dupont arrive.",
+        "Fin",
+    ]
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.md")), ids=lambda p: p.stem[:3])
+def test_sentences_cover_every_word_of_real_articles(path):
+    from assistant.ingest import read_article
+
+    article = read_article(path)
+    spans = sentence_spans(article.text)
+    covered = bytearray(len(article.text))
+    for s, e in spans:
+        assert 0 <= s < e <= len(article.text)
+        assert article.text[s:e] == article.text[s:e].strip()
+        covered[s:e] = b"\x01" * (e - s)
+    lost = "".join(ch for ch, c in zip(article.text, covered) if not c and ch.isalnum())
+    assert lost == ""
+
+
+@pytest.mark.parametrize(
+    "question,lang",
+    [
+        ("Combien vaut l'accord entre OpenAI et AWS ?", "fr"),
+        ("Et combien de temps dure-t-il ?", "fr"),
+        ("How much is the AWS deal worth?", "en"),
+        ("And how long does it last?", "en"),
+        ("Wie viel ist der Vertrag zwischen OpenAI und AWS wert?", "en"),
+        ("¿Cuánto vale el acuerdo entre OpenAI y AWS?", "en"),
+        ("Qui dirige AWS ?", "fr"),
+    ],
+)
+def test_language_detection(question, lang):
+    assert detect_language(question) == lang
+
+
+def test_numbers_normalise_spaces_commas_and_words():
+    assert numbers("1 400 milliards, 6,6 milliards, sept ans, 10 %, 300\u00a0000") >= {"1400", "6.6", "7", "10", "300000"}
+
+
+def test_stems_fold_accents_and_both_languages():
+    assert fold("Énergie Électrique") == "energie electrique"
+    s = stems("partenariats chips")
+    assert "partenariat" in s and "chip" in s
+    assert stems("le la de and the of") == []
