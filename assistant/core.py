@@ -79,17 +79,30 @@ def is_follow_up(question: str) -> bool:
     return (not own_names and few_words) or (not own_names and bool(_PRONOUNS.search(question)))
 
 
+_NOT_SUBJECT = frozenset(
+    """combien vaut valent coute coutent montant valeur prix cout worth price cost value amount
+    much many long when where who which what quel quelle quels quelles quand qui temps duree
+    dure durera last lasts""".split()
+)
+
+
 def subject_of(previous: str, question: str) -> list[str]:
-    """Words of the previous question that carry its subject and the new one lacks."""
-    have = set(fold(w) for w in content_words(question))
-    subject = []
-    for w in re.findall(r"[\w’'\-]+", previous):
-        f = fold(w)
-        if f in have or f in subject:
+    """Words of the previous question that carry its subject and the new one lacks.
+
+    Names first (they are what a pronoun stands for), then other content words;
+    words that only say what kind of answer was wanted ("how much", "combien")
+    are not part of the subject.
+    """
+    have = {fold(w) for w in content_words(question)}
+    subject: list[str] = []
+    seen: set[str] = set()
+    prev_content = {fold(w) for w in content_words(previous)}
+    for w in re.findall(r"[^\W_][\w’'\-]*", previous):
+        f = fold(re.sub(r"^(?:l|d|qu)['’]", "", w, flags=re.I))
+        if f in have or f in seen or f in _NOT_SUBJECT or f not in prev_content:
             continue
-        if w[:1].isupper() or f in {fold(x) for x in content_words(previous)}:
-            if f in {fold(x) for x in content_words(previous)}:
-                subject.append(w)
+        seen.add(f)
+        subject.append(re.sub(r"^(?:l|d|qu)['’]", "", w, flags=re.I))
     return subject
 
 
@@ -221,7 +234,8 @@ class Assistant:
         subject = subject_of(previous[-1], q)
         if not subject:
             return q, None
-        search = f"{q} ({' '.join(subject)})"
+        about = "à propos de :" if detect_language(q) == "fr" else "about:"
+        search = f"{q} ({about} {' '.join(subject)})"
         return search, search
 
 

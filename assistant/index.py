@@ -49,6 +49,8 @@ from .types import Article, Chunk, Sentence
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+#: bump when ``text.stems`` changes: BM25 postings built with other tokens would not match.
+TOKENIZER_VERSION = 2
 CURRENT = "current"
 REBUILD_HINT = "run `assistant index --rebuild`"
 
@@ -136,6 +138,11 @@ def check_compatible(manifest: dict[str, Any], embedder_id: str, settings=None) 
         raise IndexMismatchError(
             f"index built with embedder {built_with}, but {embedder_id} is configured; "
             f"{REBUILD_HINT} (or set ASSISTANT_EMBEDDER back)"
+        )
+    tokenizer = manifest.get("bm25", {}).get("tokenizer_version")
+    if tokenizer != TOKENIZER_VERSION:
+        raise IndexMismatchError(
+            f"index built with BM25 tokenizer v{tokenizer}, this version uses v{TOKENIZER_VERSION}; {REBUILD_HINT}"
         )
     if settings is not None:
         chunking = manifest.get("chunking", {})
@@ -301,7 +308,8 @@ def build_index(
             "chunking": {"max_tokens": settings.chunk_tokens, "overlap_tokens": settings.chunk_overlap_tokens,
                          "title_prefix": True, "unit": "sentence"},
             "faiss": _faiss_kind(len(chunks), settings.exact_search_max),
-            "bm25": {"library": "bm25s", "tokens": "accent-folded French+English Snowball stems"},
+            "bm25": {"library": "bm25s", "tokens": "accent-folded French+English Snowball stems",
+                     "tokenizer_version": TOKENIZER_VERSION},
             "articles": {a.id: {"hash": a.content_hash, "title": a.title,
                                 "chunks": len(per_article[a.id][0])} for a in articles},
             "counts": {"articles": len(articles), "chunks": len(chunks), "sentences": len(sents)},

@@ -17,7 +17,8 @@ FR_STOPWORDS = frozenset(
     je la le les leur leurs lui ma mais me même mes moi mon ne nos notre nous on ou où par pas
     pour qu que qui sa se ses son sur ta te tes toi ton tu un une vos votre vous y ont sont
     quel quelle quels quelles combien comment quand pourquoi lequel laquelle lesquels est-ce
-    c ça cela ceci d l j m n s t plus fait faire avait avoir a-t-il a-t-elle dont si aussi""".split()
+    c ça cela ceci d l j m n s t plus fait faire avait avoir a-t-il a-t-elle dont si aussi entre
+    chez vers sans sous""".split()
 )
 EN_STOPWORDS = frozenset(
     """a an the and or of to in on at by for with from as is are was were be been being it its
