@@ -120,6 +120,8 @@ def _configure_logging(args: argparse.Namespace) -> None:
     elif getattr(args, "verbose", 0) == 1:
         level = logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)  # some libraries lower their own loggers' levels on import
     if level > logging.DEBUG:
         for noisy in ("faiss", "bm25s", "httpx", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
