@@ -68,6 +68,8 @@ class Settings:
     #: what to do with a generated sentence that fails verification: ``drop`` it,
     #: or fall back to the extractive ``answer`` as a whole.
     llm_on_unverified: str = "drop"
+    #: how many top-scored sentences the model sees as numbered evidence.
+    llm_evidence: int = 8
     host: str = "127.0.0.1"
     port: int = 7860
 

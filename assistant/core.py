@@ -202,12 +202,29 @@ class Assistant:
         ``history`` holds the previous turns (strings, pairs or role/content
         messages); a follow-up such as "And how long does it last?" borrows the
         previous question's subject for retrieval, and the answer says so in
-        ``understood_question``.
+        ``understood_question``. With an LLM configured the answer is generated and
+        verified (``mode == "generated"``); otherwise, or when generation fails, it is
+        extractive.
+        """
+        answer = None
+        for item in self.stream(question, history, k=k, mode=mode):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: History = None, *, k: int | None = None,
+               mode: str | None = None) -> Iterator[str | Answer]:
+        """Yield the answer's text in pieces as it is produced, then the final ``Answer``.
+
+        The pieces joined equal ``Answer.text`` except when a generated answer falls
+        back to the extractive one (then the final ``Answer`` is what to show).
         """
         t0 = time.perf_counter()
         q = clean_question(question, self.settings.max_question_chars)
         language = detect_language(q)
-        search_q, understood = self._contextualise(q, history)
+        notices: list[str] = []
+        search_q, understood = self._contextualise(q, history, language, notices)
         k = k or self.settings.top_k
         passages, qvec = self._retrieve(search_q, max(k, 8), mode or self.settings.retrieval)
         t1 = time.perf_counter()
@@ -215,28 +232,95 @@ class Assistant:
             qvec = self._embedder.embed_queries([search_q])[0]
         scored = score_sentences(self._index, search_q, qvec, passages, language)
         chosen = select(self._index, scored, search_q, self._answer_cfg)
-        answer = compose(self._index, q, language, chosen, passages[:k], understood=understood)
+        extractive = compose(self._index, q, language, chosen, passages[:k], understood=understood)
+        answer = extractive
+        if self.settings.llm_provider and not extractive.abstained:
+            generated, removed = yield from self._generate(q, language, search_q, scored, passages[:k],
+                                                           understood, history, notices)
+            answer = generated or _with(extractive, removed=removed)
+        else:
+            for piece in re.findall(r"\S+\s*", extractive.text):
+                yield piece
         t2 = time.perf_counter()
-        timings = {"retrieve_s": round(t1 - t0, 4), "answer_s": round(t2 - t1, 4), "total_s": round(t2 - t0, 4)}
-        return _with(answer, timings=timings)
+        timings = {"retrieve_s": round(t1 - t0, 4), "answer_s": round(t2 - t1, 4),
+                   "total_s": round(t2 - t0, 4)}
+        yield _with(answer, timings=timings, notices=tuple(answer.notices) + tuple(notices))
 
-    def stream(self, question: str, history: History = None, **kwargs: Any) -> Iterator[str | Answer]:
-        """Yield the answer's text in pieces as it is produced, then the ``Answer``."""
-        answer = self.ask(question, history, **kwargs)
-        for piece in re.findall(r"\S+\s*", answer.text):
-            yield piece
-        yield answer
+    def _generate(self, q, language, search_q, scored, related, understood, history, notices):
+        """Generated answer: yields verified text pieces, returns (Answer or None, removed sentences)."""
+        from .errors import AssistantError
+        from .generate import GenerationResult, stream_generate
+        from .types import Citation
 
-    def _contextualise(self, q: str, history: History) -> tuple[str, str | None]:
+        evidence = []
+        for n, s in enumerate(scored[: self.settings.llm_evidence], start=1):
+            article = self._index.articles[s.article_id]
+            evidence.append(Citation(number=n, article_id=s.article_id, title=article.title,
+                                     quote=article.text[s.start:s.end], start=s.start, end=s.end,
+                                     score=round(float(s.score), 4)))
+        result = None
+        try:
+            for item in stream_generate(search_q if understood else q, language, evidence, self.settings,
+                                        history=history_questions(history)):
+                if isinstance(item, GenerationResult):
+                    result = item
+                else:
+                    yield item
+        except AssistantError as exc:
+            log.warning("generated answer failed: %s", exc)
+            notices.append(_FALLBACK[language].format(why=str(exc)))
+            return None, ()
+        if result is None or result.fell_back or (not result.text.strip() and not result.abstained):
+            notices.append(_FALLBACK[language].format(why=_UNVERIFIED[language]))
+            return None, (result.removed if result else ())
+        if result.abstained:
+            return Answer(question=q, text=result.text, citations=(), abstained=True, language=language,
+                          mode="generated", related=tuple(related), understood_question=understood,
+                          removed=result.removed), result.removed
+        renumber = {old: new for new, old in enumerate(result.used, start=1)}
+        text = re.sub(r"\[(\d+)\]", lambda m: f"[{renumber.get(int(m.group(1)), m.group(1))}]", result.text)
+        by_number = {c.number: c for c in evidence}
+        citations = tuple(
+            Citation(number=renumber[old], article_id=by_number[old].article_id, title=by_number[old].title,
+                     quote=by_number[old].quote, start=by_number[old].start, end=by_number[old].end,
+                     score=by_number[old].score)
+            for old in result.used
+        )
+        return Answer(question=q, text=text, citations=citations, abstained=False, language=language,
+                      mode="generated", related=tuple(related), understood_question=understood,
+                      removed=result.removed), result.removed
+
+    def _contextualise(self, q: str, history: History, language: str,
+                       notices: list[str]) -> tuple[str, str | None]:
         previous = history_questions(history)
         if not previous or not is_follow_up(q):
             return q, None
+        if self.settings.llm_provider:
+            from .errors import AssistantError
+            from .generate import condense_question
+
+            try:
+                rewritten = condense_question(q, previous, language, self.settings)
+                if rewritten and rewritten != q:
+                    return rewritten, rewritten
+            except AssistantError as exc:
+                log.warning("follow-up rewrite failed: %s", exc)
         subject = subject_of(previous[-1], q)
         if not subject:
             return q, None
-        about = "à propos de :" if detect_language(q) == "fr" else "about:"
+        about = "à propos de :" if language == "fr" else "about:"
         search = f"{q} ({about} {' '.join(subject)})"
         return search, search
+
+
+_FALLBACK = {
+    "fr": "Réponse générée indisponible ({why}) : voici la réponse extractive.",
+    "en": "Generated answer unavailable ({why}): showing the extractive answer.",
+}
+_UNVERIFIED = {
+    "fr": "ses phrases n'ont pas passé la vérification des citations",
+    "en": "its sentences failed citation checks",
+}
 
 
 def _with(answer: Answer, **changes: Any) -> Answer:

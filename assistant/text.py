@@ -35,7 +35,9 @@ _FR_CUES = FR_STOPWORDS | {"est-ce", "combien", "quelle", "quel", "pourquoi", "q
 _EN_CUES = EN_STOPWORDS
 _OTHER_CUES = frozenset(
     """der die das und ist nicht ein eine wie viel wer wann warum el los las es qué cuánto
-    cuándo dónde quién por una il lo gli che chi quanto dove perché um uma não como quanto""".split()
+    cuándo dónde quién por una lo gli che chi quanto dove perché um uma não como quanto
+    acuerdo vale cuesta ist sind wurde wird hat haben mit von zu auf dem den het een van
+    zijn wat hoe veel""".split()
 )
 
 
@@ -93,7 +95,7 @@ def detect_language(text: str) -> str:
         return "en"
     fr = sum(t in _FR_CUES for t in toks) + 0.5 * sum(1 for ch in text if ch in "éèêàùçôîû")
     en = sum(t in _EN_CUES for t in toks)
-    other = sum(t in _OTHER_CUES for t in toks)
+    other = sum(t in _OTHER_CUES for t in toks) + sum(1 for ch in text if ch in "áíóúñ¿¡ãõßäöìòå")
     if re.search(r"\b(?:qu|l|d|c|j|n|s)['’]\w", text, re.I):
         fr += 1
     if other > max(fr, en):
