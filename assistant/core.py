@@ -136,6 +136,10 @@ class Assistant:
         resolve(settings.index_dir)  # fail fast, before loading a model
         embedder = embedder or load_embedder(settings.embedder, settings.embed_threads)
         index = load_index(settings.index_dir, embedder.embedder_id, settings)
+        if settings.llm_provider:
+            from .llm import check
+
+            check(settings)  # a broken LLM configuration fails now, not mid-answer
         return cls(index, embedder, settings)
 
     @staticmethod

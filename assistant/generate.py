@@ -21,6 +21,7 @@ English) is reported as an abstention.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -37,6 +38,7 @@ __all__ = [
     "condense_question",
     "generate",
     "is_abstention",
+    "renumber",
     "split_sentences",
     "stream_generate",
     "verify",
@@ -175,7 +177,7 @@ def stream_generate(question: str, language: str, evidence: Sequence[Citation], 
         return
     client = get_client(settings)
     messages = build_messages(question, language, evidence, history)
-    judge = _Judge(evidence)
+    judge = _Judge(evidence, question)
     raw = ""
     verdicts: list[_Verdict] = []
     emitted = 0  # kept sentences already yielded
@@ -244,6 +246,19 @@ def condense_question(question: str, history: Sequence[str], language: str, sett
     return " ".join(line.split())
 
 
+def renumber(result: GenerationResult, evidence: Sequence[Citation]) -> tuple[str, tuple[Citation, ...]]:
+    """The answer's text and citations with only the cited evidence, numbered 1..k.
+
+    ``result.used`` gives the order: the first cited passage becomes [1], and so on;
+    the markers in the text are rewritten to match.
+    """
+    by_number = {c.number: c for c in evidence}
+    mapping = {old: new for new, old in enumerate((n for n in result.used if n in by_number), start=1)}
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", result.text)
+    citations = tuple(dataclasses.replace(by_number[old], number=new) for old, new in mapping.items())
+    return text, citations
+
+
 # --- sentences ---------------------------------------------------------------------------------
 
 _MARK = r"\[\s*(?:(?:source|evidence|extrait|passage|preuve|doc(?:ument)?)\s*)?\d+(?:\s*[,;]\s*\d+)*\s*\]"
@@ -252,6 +267,16 @@ _MARKS_AT = re.compile(rf"(?:\s*{_MARK})+", re.I)
 _END_RE = re.compile(r"[.!?…]+[\"»”’')]*")
 _ABBREV = frozenset("mr mrs ms dr prof st mm mme mlle etc vs cf env approx inc ltd corp co jr sr no fig p ex av apr".split())
 _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S | re.I)
+_END_TOKEN = re.compile(r"<\|(?:im_end|eot_id|end|endoftext|end_of_text|eom_id)\|>|<end_of_turn>|</s>|<eos>")
+_SPECIAL_TOKEN = re.compile(r"<\|[a-z_]{1,30}\|>|<(?:start|end)_of_turn>|<bos>|<s>", re.I)
+# Text that only makes sense as an instruction to a model: never part of an answer.
+_INJECTION_RE = re.compile(
+    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier|preceding)\s+"
+    r"(?:instructions?|prompts?|rules?|messages?)"
+    r"|\b(?:ignore[sz]?|oublie[sz]?)\s+(?:toutes\s+)?(?:les|vos|tes)\s+(?:instructions|consignes|règles)"
+    r"|\bsystem\s+prompt\b|\bprompt\s+système\b|\byou\s+are\s+now\b|\btu\s+es\s+(?:maintenant|désormais)\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -262,10 +287,14 @@ class _Sentence:
 
 
 def _visible(raw: str) -> str:
-    """The reply without reasoning blocks (``<think>…</think>``, even an unclosed one)."""
+    """The reply without reasoning blocks (``<think>…</think>``, even an unclosed one) and
+    without chat-template tokens; an end-of-turn token ends it."""
     out = _THINK.sub("", raw)
-    out = out.replace("【", "[").replace("】", "]")
-    return out
+    end = _END_TOKEN.search(out)
+    if end:
+        out = out[:end.start()]
+    out = _SPECIAL_TOKEN.sub("", out)
+    return out.replace("【", "[").replace("】", "]")
 
 
 def _started(text: str) -> bool:
@@ -373,9 +402,11 @@ def _normalise_marks(s: str) -> str:
 class _Judge:
     """Judges the sentences of one reply in order (remembers them to catch repeats)."""
 
-    def __init__(self, evidence: Sequence[Citation]) -> None:
+    def __init__(self, evidence: Sequence[Citation], question: str = "") -> None:
         self.by_number = {c.number: c for c in evidence}
-        self.known = set()
+        # names known to be names even at the start of a sentence: those of the evidence
+        # and of the question ("Who founded Anthropic?" makes "Anthropic raised…" checked)
+        self.known = _question_names(question)
         for c in evidence:
             self.known |= _known_names(c.quote) | _known_names(c.title)
         self.seen: set[str] = set()
@@ -390,6 +421,8 @@ class _Judge:
 
         if is_abstention(claim):
             return no("says the articles do not answer", abstain=True)
+        if _INJECTION_RE.search(claim):
+            return no("repeats instructions written in an article")
         if not cites:
             return no("no citation")
         missing = [n for n in cites if n not in self.by_number]
@@ -410,7 +443,8 @@ class _Judge:
         return _Verdict(text, True, "", False, cites, s.sep)
 
 
-def verify(text: str, evidence: Sequence[Citation]) -> tuple[str, tuple[int, ...], tuple[str, ...], float]:
+def verify(text: str, evidence: Sequence[Citation], *, question: str = ""
+           ) -> tuple[str, tuple[int, ...], tuple[str, ...], float]:
     """Keep the sentences of ``text`` that cite existing evidence and whose facts it backs.
 
     Returns ``(kept_text, used, removed, verified_share)``: the kept sentences (markers
@@ -418,8 +452,10 @@ def verify(text: str, evidence: Sequence[Citation]) -> tuple[str, tuple[int, ...
     appearance, ``"sentence — reason"`` for each dropped one, and the share of sentences
     kept (1.0 when there is nothing to judge). "The articles do not say" sentences are
     dropped too (the reason says so) but do not count as failures in the share.
+    ``question``, when given, tells which capitalised words are names even at the start
+    of a sentence.
     """
-    judge = _Judge(evidence)
+    judge = _Judge(evidence, question)
     return _assemble([judge(s) for s in split_sentences(_visible(text))])
 
 
@@ -498,11 +534,11 @@ similarly since some so specifically still such that then thereafter therefore t
 though thus today together ultimately under unlike until upon what when whereas while yet yes no
 analysts announced costs construction capacity data deal demand details employees experts funding
 growth investors investment investments negotiations officials plans prices production profits
-reports revenue revenues sales shares sources talks the this construction
+reports revenue revenues sales shares sources talks chips servers models companies
 selon apres avant actuellement ainsi alors au aussi cependant certains ce cela ces cette comme
 concernant d'apres dans de depuis des donc du elle en enfin ensuite entre grace il ils la le les
 leur mais malgre neanmoins notamment or outre par parallelement parmi plusieurs pour pourtant
-puis quant recemment sans selon si toutefois tous tout toutes un une
+puis quant recemment sans si toutefois tous tout toutes un une
 """.split())
 _HONORIFICS = frozenset("mr mrs ms dr prof sir madam mme mmes mlle mm inc corp ltd llc plc sa sas".split())
 _WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi jeudi "
@@ -520,6 +556,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "north korea": ("coree du nord",),
     "white house": ("maison blanche",),
     "middle east": ("moyen-orient", "moyen orient"),
+    "north america": ("amerique du nord",),
+    "south america": ("amerique du sud", "amerique latine"),
+    "latin america": ("amerique latine",),
     "new mexico": ("nouveau-mexique",),
     "north carolina": ("caroline du nord",),
     "south carolina": ("caroline du sud",),
@@ -640,8 +679,14 @@ def _months(text: str) -> set[int]:
     return found
 
 
+def _compact(word: str) -> str:
+    return re.sub(r"[\s\-·‧.'’_]", "", word)
+
+
 def _has_word(folded_text: str, phrase: str) -> bool:
-    return re.search(r"(?<![^\W\d_])" + re.escape(phrase) + r"(?![^\W\d_])", folded_text) is not None
+    """Is ``phrase`` a word of ``folded_text`` (plural and feminine endings allowed)?"""
+    return re.search(r"(?<![^\W\d_])" + re.escape(phrase) + r"(?:s|es|x|e|ne|nes)?(?![^\W\d_])",
+                     folded_text) is not None
 
 
 def _name_candidates(claim: str, known_names: set[str], common_words: frozenset[str] | set[str] = frozenset()
@@ -673,14 +718,26 @@ def _name_candidates(claim: str, known_names: set[str], common_words: frozenset[
                     r"weren|hasn|haven)['’]", f):
             continue  # "I'm", "Don't", "It's"
         first = start in weak or not claim[:start].strip(" -*•\t")
-        if first and not inner_cap and f not in known_names and f not in ALIASES:
-            # capitalised only because it starts the sentence? ("Currently", "Revenue", "Selon")
-            after = claim[m.end():m.end() + 1]
-            if (f in _STARTERS or f.endswith("ly") or f.endswith("ment") or after == ","
-                    or f in common_words):
+        if first and not inner_cap:
+            # Capitalised maybe only because it starts the sentence ("Currently", "Chips",
+            # "Selon"): checked only when known to be a name (from the evidence or the
+            # question) or an alias, and not a common opener or a word the evidence uses.
+            if f not in known_names and f not in ALIASES:
+                continue
+            if f in _STARTERS or f in common_words:
                 continue
         names.append(tok)
     return names
+
+
+def _question_names(question: str) -> set[str]:
+    out = set()
+    for tok in _TOKEN_RE.findall(question):
+        tok = _ELISION.sub("", re.sub(r"['’]s$", "", tok))
+        f = fold(tok)
+        if len(tok) >= 2 and tok[0].isupper() and f not in STOPWORDS and f not in _STARTERS:
+            out.add(f)
+    return out
 
 
 def _known_names(text: str) -> set[str]:
@@ -708,7 +765,7 @@ def unsupported(claim: str, support: str, *, known_names: set[str] | None = None
     for surface, values, has_scale in _number_mentions(claim_n, claim=True):
         if values & sup_values:
             continue
-        if " ".join(fold(surface).split()) in sup_folded:
+        if re.search(r"(?<!\w)" + re.escape(" ".join(fold(surface).split())) + r"(?!\w)", sup_folded):
             continue
         digits = re.sub(r"\D", "", surface)
         if not has_scale and digits and (digits in sup_digit_runs or re.search(
@@ -729,6 +786,8 @@ def unsupported(claim: str, support: str, *, known_names: set[str] | None = None
                 problems.append(f"name {surface}")
             rest = rest[:m.start()] + " " * (m.end() - m.start()) + rest[m.end():]
     known = (known_names or set()) | _known_names(sup)
+    words = [w.strip(".,;:!?()[]«»\"“”'’") for w in sup_folded.split()]
+    compact_words = {_compact(w) for w in words} | {_compact(a + b) for a, b in zip(words, words[1:])}
     common = {w for w in re.findall(r"(?<![\w’'])[a-zà-ÿ][\w\-]*", sup)}
     common = {fold(w) for w in common}
     for tok in _name_candidates(rest, known, common):
@@ -741,6 +800,8 @@ def unsupported(claim: str, support: str, *, known_names: set[str] | None = None
         # hyphenated or compound names: every part must be there
         parts = [p for p in re.split(r"[\-&]", f) if len(p) >= 2]
         if len(parts) > 1 and all(_has_word(sup_folded, p) for p in parts):
+            continue
+        if _compact(f) in compact_words:  # "GPT5" = "GPT-5", "DALLE" = "DALL·E", "GaiaX" = "Gaia X"
             continue
         problems.append(f"name {tok}")
     return list(dict.fromkeys(problems))
