@@ -263,13 +263,21 @@ class Assistant:
                                      quote=article.text[s.start:s.end], start=s.start, end=s.end,
                                      score=round(float(s.score), 4)))
         result = None
+        renumber: dict[int, int] = {}  # evidence number -> citation number, by first appearance
+
+        def _renumber(m: re.Match) -> str:
+            old = int(m.group(1))
+            if old not in renumber:
+                renumber[old] = len(renumber) + 1
+            return f"[{renumber[old]}]"
+
         try:
             for item in stream_generate(search_q if understood else q, language, evidence, self.settings,
                                         history=history_questions(history)):
                 if isinstance(item, GenerationResult):
                     result = item
                 else:
-                    yield item
+                    yield re.sub(r"\[(\d+)\]", _renumber, item)
         except AssistantError as exc:
             log.warning("generated answer failed: %s", exc)
             notices.append(_FALLBACK[language].format(why=str(exc)))
@@ -281,8 +289,9 @@ class Assistant:
             return Answer(question=q, text=result.text, citations=(), abstained=True, language=language,
                           mode="generated", related=tuple(related), understood_question=understood,
                           removed=result.removed), result.removed
-        renumber = {old: new for new, old in enumerate(result.used, start=1)}
-        text = re.sub(r"\[(\d+)\]", lambda m: f"[{renumber.get(int(m.group(1)), m.group(1))}]", result.text)
+        for old in result.used:
+            renumber.setdefault(old, len(renumber) + 1)
+        text = re.sub(r"\[(\d+)\]", _renumber, result.text)
         by_number = {c.number: c for c in evidence}
         citations = tuple(
             Citation(number=renumber[old], article_id=by_number[old].article_id, title=by_number[old].title,
