@@ -5,9 +5,9 @@ Usage: python3 eval/validate_questions.py [path/to/questions.jsonl]
 
 Checks the schema described in eval/README.md, unique ids, language balance,
 minimum counts per kind, and that every gold span is an exact substring of its
-article text. Article text is read from /work/main/corpus/<article_id>.* when
-that folder exists (falling back to /work/shared/articles/<article_id>.txt if
-no file matches there). Prints a summary; exits 1 on any error.
+article text. Article text is read from <repo>/corpus/<article_id>.* (the
+corpus folder next to this eval/ folder) when it exists, falling back to
+/work/shared/articles/<article_id>.txt if no file matches there. Prints a summary; exits 1 on any error.
 """
 import collections
 import json
@@ -17,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_QUESTIONS = HERE / "questions.jsonl"
-CORPUS_DIR = Path("/work/main/corpus")
+CORPUS_DIR = HERE.parent / "corpus"  # this checkout's corpus, wherever it lives
 SHARED_DIR = Path("/work/shared/articles")
 
 KINDS = ("fact", "unanswerable", "followup", "multi_article")

@@ -261,6 +261,8 @@ def test_aggregate_and_groups():
     assert m["p50_total_s"] == pytest.approx(0.2)
     groups = ev.aggregate_groups([good, refused, unans])
     assert groups["en-on-fr"]["n"] == 1 and groups["fr"]["n"] == 1 and groups["en"]["n"] == 2
+    assert groups["fr"]["abstention_precision"] is None       # no unanswerable item to refuse
+    assert groups["fr"]["false_refusal_rate"] == 1.0
     assert groups["kind:unanswerable"]["abstention_recall"] == 1.0
 
 
