@@ -49,10 +49,12 @@ class Settings:
     #: ``hybrid`` (dense + BM25 fused), ``dense`` or ``bm25``.
     retrieval: str = "hybrid"
     top_k: int = 5
-    candidates: int = 30
+    #: how many chunks FAISS and BM25 each propose before fusion and reranking.
+    candidates: int = 100
     rrf_k: int = 60
-    #: sentence score under which the assistant abstains (calibrated, see README).
-    abstain_threshold: float = 0.93
+    #: sentence score under which the assistant abstains; None takes the embedder's own
+    #: calibrated value (scores are on each model's scale; see tests/calibrate.py).
+    abstain_threshold: float | None = None
     max_answer_sentences: int = 3
     max_question_chars: int = 1000
     exact_search_max: int = 20000

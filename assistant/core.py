@@ -117,7 +117,10 @@ class Assistant:
         self.settings = settings
         self._index = index
         self._embedder = embedder
-        self._answer_cfg = AnswerConfig(threshold=settings.abstain_threshold,
+        threshold = settings.abstain_threshold
+        if threshold is None:
+            threshold = embedder.abstain_threshold
+        self._answer_cfg = AnswerConfig(threshold=threshold,
                                         max_sentences=settings.max_answer_sentences)
 
     # -- construction -----------------------------------------------------------------
@@ -234,7 +237,8 @@ class Assistant:
         t1 = time.perf_counter()
         if qvec is None:  # bm25-only mode still needs the vector to rank sentences
             qvec = self._embedder.embed_queries([search_q])[0]
-        scored = score_sentences(self._index, search_q, qvec, passages, language)
+        scored = score_sentences(self._index, search_q, qvec, passages, language,
+                                 terms=self._key_terms(search_q))
         chosen = select(self._index, scored, search_q, self._answer_cfg)
         extractive = compose(self._index, q, language, chosen, passages[:k], understood=understood)
         answer = extractive
@@ -302,6 +306,12 @@ class Assistant:
         return Answer(question=q, text=text, citations=citations, abstained=False, language=language,
                       mode="generated", related=tuple(related), understood_question=understood,
                       removed=result.removed), result.removed
+
+    def _key_terms(self, question: str):
+        from .answer import key_terms
+
+        terms = key_terms(question)
+        return terms, (self._embedder.embed_queries(terms) if terms else None)
 
     def _contextualise(self, q: str, history: History, language: str,
                        notices: list[str]) -> tuple[str, str | None]:

@@ -871,6 +871,12 @@ def _convert(current: Any, value: str) -> Any:
         return float(value)
     if isinstance(current, Path):
         return Path(value)
+    if current is None:  # optional numeric settings (e.g. abstain_threshold) default to None
+        for kind in (int, float):
+            try:
+                return kind(value)
+            except ValueError:
+                pass
     return value
 
 

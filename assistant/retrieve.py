@@ -51,18 +51,53 @@ def bm25_search(index: IndexData, question: str, k: int) -> list[tuple[int, floa
 
 
 def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]], *, mode: str,
-         rrf_k: int = 60) -> list[Ranked]:
+         rrf_k: int = 60, lexical_weight: float = 1.0) -> list[Ranked]:
+    """Reciprocal rank fusion; BM25's vote is scaled by ``lexical_weight`` (0..1)."""
     dense_map, lex_map = dict(dense), dict(lexical)
     fused: dict[int, float] = {}
     if mode in {"hybrid", "dense"}:
         for rank, (i, _) in enumerate(dense):
             fused[i] = fused.get(i, 0.0) + 1.0 / (rrf_k + rank + 1)
     if mode in {"hybrid", "bm25"}:
+        w = 1.0 if mode == "bm25" else lexical_weight
         for rank, (i, _) in enumerate(lexical):
-            fused[i] = fused.get(i, 0.0) + 1.0 / (rrf_k + rank + 1)
+            fused[i] = fused.get(i, 0.0) + w / (rrf_k + rank + 1)
     ranked = [Ranked(i, s, dense_map.get(i), lex_map.get(i)) for i, s in fused.items()]
     ranked.sort(key=lambda r: (-r.fused, r.chunk_index))
     return ranked
+
+
+def lexical_coverage(index: IndexData, question: str) -> float:
+    """Share of the question's BM25 tokens that occur in the corpus at all.
+
+    A French question about French articles is mostly visible to BM25; an English
+    one shares only names and numbers with them, and its BM25 ranking is then mostly
+    noise from those few shared tokens. Scaling BM25's vote by this share lets it
+    help where it can see the question and stay quiet where it cannot.
+    """
+    tokens = stems(question)
+    if not tokens:
+        return 0.0
+    vocab = index.bm25.vocab_dict
+    return sum(t in vocab for t in tokens) / len(tokens)
+
+
+def rerank_dense(index: IndexData, query_vector: np.ndarray, candidates: set[int]) -> list[tuple[int, float]]:
+    """Dense score of each candidate chunk: its own similarity blended with its best sentence's.
+
+    A chunk holds several facts; the one that answers is usually a single sentence,
+    whose similarity a whole-chunk vector dilutes. Only candidates (FAISS's and
+    BM25's top hits) are rescored, so this stays cheap on a large archive.
+    """
+    out = []
+    for ci in candidates:
+        chunk = index.chunks[ci]
+        own = float(index.chunk_vectors[ci] @ query_vector)
+        sent_ids = index.sentences_in_chunk(ci)
+        best = float(np.max(index.sentence_vectors[sent_ids] @ query_vector)) if sent_ids else own
+        out.append((ci, 0.5 * own + 0.5 * best))
+    out.sort(key=lambda x: (-x[1], x[0]))
+    return out
 
 
 def collapse_overlaps(index: IndexData, ranked: list[Ranked], threshold: float = 0.5) -> list[Ranked]:
@@ -86,10 +121,21 @@ def collapse_overlaps(index: IndexData, ranked: list[Ranked], threshold: float =
 
 def retrieve(index: IndexData, question: str, query_vector: np.ndarray | None, *, k: int,
              candidates: int, mode: str = "hybrid", rrf_k: int = 60) -> list[Passage]:
-    """The ``k`` best passages for ``question`` (``query_vector`` unused in bm25 mode)."""
-    dense = dense_search(index, query_vector, candidates) if mode != "bm25" and query_vector is not None else []
+    """The ``k`` best passages for ``question`` (``query_vector`` unused in bm25 mode).
+
+    Candidates come from FAISS and BM25 (``candidates`` each); dense ranks them by
+    chunk-and-best-sentence similarity; RRF fuses that with BM25's ranking, BM25
+    weighted by how much of the question it can see; overlapping chunks collapse.
+    """
+    use_dense = mode != "bm25" and query_vector is not None
     lexical = bm25_search(index, question, candidates) if mode != "dense" else []
-    ranked = collapse_overlaps(index, fuse(dense, lexical, mode=mode, rrf_k=rrf_k))[:k]
+    dense: list[tuple[int, float]] = []
+    if use_dense:
+        pool = {i for i, _ in dense_search(index, query_vector, candidates)} | {i for i, _ in lexical}
+        dense = rerank_dense(index, query_vector, pool)
+    weight = lexical_coverage(index, question) if mode == "hybrid" else 1.0
+    ranked = collapse_overlaps(index, fuse(dense, lexical, mode=mode, rrf_k=rrf_k,
+                                           lexical_weight=weight))[:k]
     out = []
     for r in ranked:
         c = index.chunks[r.chunk_index]

@@ -56,6 +56,16 @@ def words(text: str) -> list[str]:
     return out
 
 
+def surface_words(text: str) -> list[str]:
+    """Lowercased word tokens with accents kept (what the word-level embeddings see)."""
+    out = []
+    for match in _WORD_RE.finditer(text):
+        token = _APOSTROPHE_PREFIX.sub("", match.group(0)).lower().replace("’", "'")
+        if not token.isdigit():
+            out.append(token)
+    return out
+
+
 def content_words(text: str) -> list[str]:
     """Folded words minus French and English stop words."""
     return [w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]

@@ -39,6 +39,23 @@ ANSWERABLE = [
     ("Who is the head of AWS?", "en", AWS, ["Matt Garman"]),
     ("Qui est la directrice financière d'OpenAI ?", "fr", ORACLE, ["Sarah Friar"]),
     ("Which chip foundry process did OpenAI reserve capacity on?", "en", ORACLE, ["A16"]),
+    # paraphrases that share few words with the article
+    ("Quel est le nom du patron d'Amazon Web Services cité dans l'article ?", "fr", AWS, ["Matt Garman"]),
+    ("À combien s'élèvent les engagements totaux annoncés par Sam Altman ?", "fr", AWS, ["1 400 milliards"]),
+    ("Quel chiffre d'affaires OpenAI projette-t-il pour 2024 ?", "fr", AWS, ["13 milliards"]),
+    ("Quels usages les GPU Nvidia d'AWS serviront-ils ?", "fr", AWS, ["inférence", "entraînement"]),
+    ("Avec quelles entreprises OpenAI conçoit-il des puces ASIC ?", "fr", ORACLE, ["Broadcom", "Marvell"]),
+    ("Quelle puissance pourrait atteindre le site d'Abilene d'ici mi-2026 ?", "fr", ORACLE, ["1 gigawatt"]),
+    ("Quel est le rival de xAI mentionné et que prépare Musk ?", "fr", ORACLE, ["Grok3", "Grok"]),
+    ("Quels acteurs du cloud travaillent déjà avec OpenAI en plus de Google ?", "fr", GOOGLE, ["Oracle", "CoreWeave"]),
+    ("Quel assistant concurrent Google pousse-t-il face à ChatGPT ?", "fr", GOOGLE, ["Gemini"]),
+    ("What did Sam Altman publicly ask for regarding GPU capacity?", "en", GOOGLE, ["100k"]),
+    ("Which AI company had already picked Google Cloud before OpenAI?", "en", GOOGLE, ["Anthropic"]),
+    ("How big is the Nvidia agreement mentioned in the AMD article?", "en", AMD, ["100 milliards"]),
+    ("Which regions will host the AMD-backed infrastructure?", "en", AMD, ["Europe", "Asie"]),
+    ("Which OpenAI products could benefit from custom chips?", "en", BROADCOM, ["Sora", "DALL"]),
+    ("Who designs the accelerators in the Broadcom partnership?", "en", BROADCOM, ["OpenAI concevra"]),
+    ("Where will Microsoft's GB200 processors be installed?", "en", ORACLE, ["Wisconsin", "Atlanta"]),
 ]
 
 UNANSWERABLE = [
@@ -54,4 +71,12 @@ UNANSWERABLE = [
     ("Combien coûte un abonnement à ChatGPT Plus ?", "fr"),
     ("When will the Abilene data center be finished being built?", "en"),
     ("Qui a fondé Broadcom ?", "fr"),
+    ("Quel est le chiffre d'affaires annuel de Broadcom ?", "fr"),
+    ("Combien de salariés travaillent chez CoreWeave ?", "fr"),
+    ("Quelle est la consommation d'eau du centre de données d'Abilene ?", "fr"),
+    ("Qui dirige Oracle ?", "fr"),
+    ("What is the price of an AMD MI450 chip?", "en"),
+    ("In which city is Broadcom headquartered?", "en"),
+    ("How much did Google pay OpenAI for the cloud deal?", "en"),
+    ("When was OpenAI founded?", "en"),
 ]
