@@ -1,0 +1,346 @@
+"""The web chat in a real browser (Debian's chromium through Playwright for Python).
+
+French and English questions, the citation → source card → article view with the
+quote highlighted and scrolled into view, follow-ups, abstentions, bad input, the
+"building the index" state, and time to first token / full answer. Screenshots at
+1280×800 and 390×844 go to tests/artifacts/ (gitignored); timings to
+tests/artifacts/latency.json.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+
+import pytest
+
+try:
+    from browser_helpers import (ARTIFACTS, AWS_ARTICLE, CHROMIUM, CHROMIUM_ARGS, EN_FOLLOW_UP, EN_QUESTION,
+                                 FR_FOLLOW_UP, FR_QUESTION, chromium_available, free_port, served,
+                                 shared_assistant)
+except ImportError:  # tests/ imported as a package
+    from tests.browser_helpers import (ARTIFACTS, AWS_ARTICLE, CHROMIUM, CHROMIUM_ARGS, EN_FOLLOW_UP,
+                                       EN_QUESTION, FR_FOLLOW_UP, FR_QUESTION, chromium_available,
+                                       free_port, served, shared_assistant)
+
+pytestmark = [
+    pytest.mark.browser,
+    # Gradio's queue uses pandas options that pandas 3 deprecates; not ours to fix.
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+    pytest.mark.skipif(not chromium_available(),
+                       reason=f"{CHROMIUM} is missing (apt-get install -y chromium); CI installs it"),
+]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+OFF_TOPIC_EN = "Who won the 2018 football World Cup?"
+
+# Records when the last bot message first shows "thinking", streamed text and the final answer.
+TRACE_JS = """
+() => {
+  window.__qaTrace = {};
+  const chat = document.querySelector('#qa-chat');
+  const seen = (k) => { if (!(k in window.__qaTrace)) window.__qaTrace[k] = performance.now(); };
+  const obs = new MutationObserver(() => {
+    const answers = chat.querySelectorAll('.qa-answer');
+    if (answers.length <= window.__qaBefore) return;
+    const last = answers[answers.length - 1];
+    if (last.classList.contains('qa-thinking')) seen('thinking');
+    else if (last.classList.contains('qa-streaming')) seen('first_token');
+    else { seen('first_token'); seen('final'); }
+  });
+  obs.observe(chat, {subtree: true, childList: true, characterData: true, attributes: true});
+  window.__qaObserver && window.__qaObserver.disconnect();
+  window.__qaObserver = obs;
+}
+"""
+
+
+# --- fixtures ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def qa():
+    return shared_assistant()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    pw = playwright_sync.sync_playwright().start()
+    b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+    pw.stop()
+
+
+@pytest.fixture(scope="module")
+def app_url(qa):
+    from assistant.webapp import build_app
+
+    with served(build_app(qa)) as url:
+        yield url
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page(viewport, locale, url) -> a page; fails the test on any page (JS) error."""
+    contexts, errors = [], []
+
+    def open_(viewport, locale, url):
+        ctx = browser.new_context(viewport=viewport, locale=locale, device_scale_factor=1)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(30_000)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(url)
+        expect(page.locator("#qa-input textarea")).to_be_visible()
+        return page
+
+    yield open_
+    for ctx in contexts:
+        ctx.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name))
+
+
+def answers(page):
+    return page.locator("#qa-chat .qa-answer")
+
+
+def ask(page, question: str, *, button: bool = False) -> dict:
+    """Type and send ``question``; wait for the final reply. Returns the trace (ms)."""
+    before = answers(page).count()
+    page.evaluate(f"window.__qaBefore = {before}")
+    page.evaluate(TRACE_JS)
+    box = page.locator("#qa-input textarea")
+    box.fill(question)
+    t0 = page.evaluate("performance.now()")
+    if button:
+        page.locator("#qa-send").click()
+    else:
+        box.press("Enter")
+    page.wait_for_function(
+        """(n) => { const a = document.querySelectorAll('#qa-chat .qa-answer');
+                    if (a.length <= n) return false;
+                    const c = a[a.length - 1].classList;
+                    return !c.contains('qa-thinking') && !c.contains('qa-streaming'); }""",
+        arg=before, timeout=60_000)
+    trace = page.evaluate("window.__qaTrace") or {}
+    return {k: v - t0 for k, v in trace.items()}
+
+
+def last_answer(page):
+    return answers(page).last
+
+
+def check_citation_opens_article(page, qa, *, lang: str, screenshot: str | None = None) -> str:
+    """Click the last answer's first [n]: its card scrolls into view; "view the article"
+    opens the article with the quote highlighted and visible. Returns the article id."""
+    cite = last_answer(page).locator("a.qa-cite").first
+    expect(cite).to_be_visible()
+    card_id = cite.get_attribute("href").lstrip("#")
+    cite.click()
+    card = page.locator(f"#{card_id}")
+    expect(card).to_be_in_viewport()
+    article_id = card.get_attribute("data-article")
+    start, end = int(card.get_attribute("data-start")), int(card.get_attribute("data-end"))
+    expect(card.locator(".qa-title")).to_have_text(qa.article(article_id).title)
+    expect(card.locator("mark")).to_be_visible()
+    view = card.locator("button.qa-view")
+    expect(view).to_have_text("Voir l'article" if lang == "fr" else "View the article")
+    view.click()
+    dialog = page.locator("#qa-viewer")
+    expect(dialog).to_be_visible()
+    highlight = dialog.locator("#qa-hl")
+    expect(highlight).to_be_in_viewport()
+    expected = " ".join(qa.article(article_id).text[start:end].split())
+    assert " ".join(highlight.inner_text().split()) == expected
+    expect(dialog.locator(".qa-viewer-title")).to_have_text(qa.article(article_id).title)
+    if screenshot:
+        page.wait_for_timeout(150)
+        shot(page, screenshot)
+    dialog.locator(".qa-viewer-close").click()
+    expect(dialog).to_be_hidden()
+    return article_id
+
+
+def sources_of_last_answer(page) -> list[str]:
+    return page.locator("#qa-sources details.qa-turn[open] .qa-src").evaluate_all(
+        "cards => cards.map(c => c.dataset.article)")
+
+
+# --- tests -------------------------------------------------------------------------------
+
+def test_french_question_citation_article_and_follow_up_desktop(open_page, app_url, qa):
+    page = open_page(DESKTOP, "fr-FR", app_url)
+    # the empty page follows the browser's language
+    expect(page.locator("#qa-input textarea")).to_have_attribute("placeholder", "Posez votre question…")
+    expect(page.locator("#qa-send")).to_have_text("Envoyer")
+    expect(page.locator("#qa-chat button.example").first).to_be_visible()
+    assert "Combien vaut l'accord entre OpenAI et AWS ?" in page.locator("#qa-chat .examples").inner_text()
+    shot(page, "desktop-fr-empty.png")
+
+    trace = ask(page, FR_QUESTION)
+    assert "thinking" in trace or "first_token" in trace
+    reply = last_answer(page)
+    expect(reply.locator("a.qa-cite").first).to_be_visible()
+    assert "milliards" in reply.inner_text()
+    assert AWS_ARTICLE in sources_of_last_answer(page)
+    shot(page, "desktop-fr-answer.png")
+    assert check_citation_opens_article(page, qa, lang="fr", screenshot="desktop-fr-article.png") == AWS_ARTICLE
+
+    ask(page, FR_FOLLOW_UP)
+    reply = last_answer(page)
+    expect(reply.locator(".qa-understood")).to_contain_text("Question comprise")
+    expect(reply.locator("a.qa-cite").first).to_be_visible()
+    assert AWS_ARTICLE in sources_of_last_answer(page)
+    # the older answer's sources are still there, folded
+    assert page.locator("#qa-sources details.qa-turn").count() == 2
+    shot(page, "desktop-fr-follow-up.png")
+
+    # a question in English switches the page's words to English
+    ask(page, EN_QUESTION, button=True)
+    expect(page.locator("#qa-input textarea")).to_have_attribute("placeholder", "Ask your question…")
+    expect(page.locator("#qa-send")).to_have_text("Send")
+    expect(page.locator("#qa-header h1")).to_have_text("News assistant")
+
+
+def test_english_question_citation_article_and_follow_up_phone(open_page, app_url, qa):
+    page = open_page(PHONE, "en-US", app_url)
+    expect(page.locator("#qa-input textarea")).to_have_attribute("placeholder", "Ask your question…")
+    expect(page.locator("#qa-chat button.example").first).to_be_visible()
+    shot(page, "phone-en-empty.png")
+    # nothing is wider than the phone's screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    ask(page, EN_QUESTION)
+    reply = last_answer(page)
+    expect(reply.locator("a.qa-cite").first).to_be_visible()
+    assert "According to the article" in reply.inner_text()
+    assert AWS_ARTICLE in sources_of_last_answer(page)
+    shot(page, "phone-en-answer.png")
+    assert check_citation_opens_article(page, qa, lang="en", screenshot="phone-en-article.png") == AWS_ARTICLE
+
+    ask(page, EN_FOLLOW_UP)
+    reply = last_answer(page)
+    expect(reply.locator(".qa-understood")).to_contain_text("Understood as")
+    assert AWS_ARTICLE in sources_of_last_answer(page)
+    reply.scroll_into_view_if_needed()
+    shot(page, "phone-en-follow-up.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_abstention_and_bad_input_desktop(open_page, app_url, qa):
+    page = open_page(DESKTOP, "en-US", app_url)
+    ask(page, OFF_TOPIC_EN)
+    reply = last_answer(page)
+    expect(reply).to_have_class("qa-answer qa-abstained")
+    expect(reply.locator(".qa-badge")).to_have_text("Not in the articles")
+    expect(reply).to_contain_text("can't find")
+    expect(page.locator("#qa-sources details.qa-turn[open] summary")).to_contain_text("Related reading")
+    related = page.locator("#qa-sources details.qa-turn[open] .qa-related")
+    assert related.count() >= 1
+    shot(page, "desktop-en-abstention.png")
+    # a related link leads to its card, and the card to the article
+    reply.locator("a.qa-rel-link").first.click()
+    expect(related.first).to_be_in_viewport()
+    related.first.locator("button.qa-view").click()
+    expect(page.locator("#qa-viewer #qa-hl")).to_be_in_viewport()
+    page.keyboard.press("Escape")
+    expect(page.locator("#qa-viewer")).to_be_hidden()
+
+    for text, message in [("", "Your message is empty"), ("?!… ???", "no words"),
+                          ("How much " * 150, "the limit is 1000")]:
+        ask(page, text, button=not text)
+        reply = last_answer(page)
+        expect(reply).to_have_class("qa-answer qa-error")
+        expect(reply).to_contain_text(message)
+    shot(page, "desktop-en-bad-input.png")
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body and "Error" not in body
+
+
+def test_page_shows_index_building_then_answers(open_page, tmp_path, monkeypatch, qa):
+    """No index at start: the page opens at once with a visible "building" state."""
+    from assistant import Assistant, Settings
+    from assistant import webapp
+
+    release = threading.Event()
+
+    def slow_load_or_build(cls, settings=None, *, progress=False):
+        assert release.wait(60)
+        return qa
+
+    monkeypatch.setattr(Assistant, "load_or_build", classmethod(slow_load_or_build))
+    settings = Settings.load({"index_dir": str(tmp_path / "no-index"), "corpus_dir": "corpus",
+                              "port": free_port()}, env={})
+    demo = webapp.launch(settings, block=False)
+    try:
+        page = open_page(DESKTOP, "fr-FR", demo.local_url)
+        status = page.locator("#qa-header .qa-status")
+        expect(status).to_contain_text("Construction de l'index")
+        ask(page, FR_QUESTION)
+        expect(last_answer(page)).to_contain_text("en cours de construction")
+        shot(page, "desktop-fr-building.png")
+        release.set()
+        expect(status).to_have_count(0, timeout=15_000)
+        expect(page.locator("#qa-header .qa-tagline")).to_contain_text("articles")
+        ask(page, FR_QUESTION)
+        expect(last_answer(page).locator("a.qa-cite").first).to_be_visible()
+    finally:
+        release.set()
+        demo.close()
+
+
+def test_latency_first_token_and_full_answer(open_page, app_url, qa):
+    """Medians over several runs, in the browser and in-process; written to latency.json."""
+    questions = [FR_QUESTION, EN_QUESTION, "Quelle puissance de calcul OpenAI va-t-il déployer avec AMD ?",
+                 "Who is OpenAI's CFO?", "Combien de processeurs GB200 Microsoft doit-il livrer à OpenAI ?",
+                 "Where is Elon Musk's xAI building its servers?"]
+    page = open_page(DESKTOP, "fr-FR", app_url)
+    browser_runs = []
+    for q in questions:
+        trace = ask(page, q)
+        browser_runs.append(trace)
+        page.locator("#qa-clear").click()
+        expect(answers(page)).to_have_count(0)
+
+    server_runs = []
+    for q in questions:
+        t0 = time.perf_counter()
+        first = None
+        for piece in qa.stream(q):
+            if first is None:
+                first = time.perf_counter() - t0
+        server_runs.append({"first_token": first * 1000, "final": (time.perf_counter() - t0) * 1000})
+
+    def median(runs, key):
+        values = [r[key] for r in runs if key in r]
+        return round(statistics.median(values)) if values else None
+
+    report = {
+        "runs": len(questions),
+        "browser_ms": {"thinking_indicator": median(browser_runs, "thinking"),
+                       "first_token": median(browser_runs, "first_token"),
+                       "full_answer": median(browser_runs, "final")},
+        "in_process_ms": {"first_token": median(server_runs, "first_token"),
+                          "full_answer": median(server_runs, "final")},
+        "raw": {"browser": browser_runs, "in_process": server_runs},
+    }
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "latency.json").write_text(json.dumps(report, indent=2))
+    print("\nlatency medians:", json.dumps({k: v for k, v in report.items() if k != "raw"}))
+    assert report["browser_ms"]["full_answer"] is not None
+    assert report["browser_ms"]["first_token"] <= report["browser_ms"]["full_answer"]
+    assert report["browser_ms"]["full_answer"] < 20_000

@@ -1,0 +1,299 @@
+"""The web chat without a browser: formatting, the chat handler, ``/ask`` through
+``gradio_client`` (also under 16 concurrent callers), and ``launch()`` building a
+missing index. Browser tests are in tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+try:
+    from browser_helpers import (AWS_ARTICLE, CORPUS, EN_FOLLOW_UP, EN_QUESTION, FR_FOLLOW_UP,
+                                 FR_QUESTION, free_port, served, shared_assistant)
+except ImportError:  # tests/ imported as a package
+    from tests.browser_helpers import (AWS_ARTICLE, CORPUS, EN_FOLLOW_UP, EN_QUESTION, FR_FOLLOW_UP,
+                                       FR_QUESTION, free_port, served, shared_assistant)
+
+from assistant import Answer, Citation, Passage, Settings
+from assistant import webapp
+from assistant.webapp import (answer_html, article_html, browser_language, build_app, paragraph_context,
+                              sources_panel, sources_section)
+
+gradio_client = pytest.importorskip("gradio_client")
+
+# Gradio's queue uses pandas options that pandas 3 deprecates; not ours to fix.
+pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
+              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+
+
+# --- formatting (no model needed) ---------------------------------------------------------
+
+EVIL = '<script>alert("x")</script> & *bold* _it_ [link](javascript:alert(1))'
+
+
+def _answer(**kw) -> Answer:
+    base = dict(question="Q?", text="D'après l'article « T » : « quote » [1]", citations=(), abstained=False,
+                language="fr")
+    base.update(kw)
+    return Answer(**base)
+
+
+def test_answer_html_escapes_and_links_only_real_markers():
+    c = Citation(number=1, article_id="a1", title=EVIL, quote=EVIL, start=0, end=10, score=0.9)
+    html = answer_html(_answer(text=f"{EVIL} [1] [7]", citations=(c,)), turn=3)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'href="#qa-src-3-1"' in html          # [1] links to its source card
+    assert "[7]" in html and "qa-src-3-7" not in html  # no citation 7: left as text
+    assert "\n\n" not in html and html.startswith("<div")  # one HTML block: never parsed as Markdown
+
+
+def test_answer_html_shows_understood_question_and_abstention():
+    related = (Passage("a1", "Titre", "passage", 0, 7, 0.3), Passage("a1", "Titre", "passage", 2, 9, 0.2),
+               Passage("a2", "Autre", "texte", 0, 5, 0.1))
+    html = answer_html(_answer(text="Je ne trouve pas la réponse.", abstained=True, related=related,
+                               understood_question="Et la durée ? (AWS)"), turn=0)
+    assert "qa-abstained" in html and "Pas dans les articles" in html
+    assert "Question comprise" in html and "Et la durée ? (AWS)" in html
+    # overlapping related passages of one article are offered once
+    assert html.count("qa-rel-link") == 2
+    en = answer_html(_answer(text="I can't find it.", abstained=True, language="en"), turn=0)
+    assert "Not in the articles" in en
+
+
+def test_paragraph_context_highlights_the_quote_in_its_paragraph():
+    text = "Intro.\n\nAvant la phrase. La phrase citée <b>. Après.\n\nAutre paragraphe."
+    start = text.index("La phrase")
+    end = text.index(" Après")
+    html = paragraph_context(text, start, end)
+    assert html == 'Avant la phrase. <mark class="qa-quote">La phrase citée &lt;b&gt;.</mark> Après.'
+    long = "mot " * 200 + "CIBLE." + " fin" * 200
+    html = paragraph_context(long, long.index("CIBLE"), long.index("CIBLE") + 6, max_side=50)
+    assert html.startswith("…") and html.endswith("…") and len(html) < 200
+
+
+def test_article_html_marks_the_span_escaped_and_merges_overlaps():
+    text = "Un <titre>.\n\n\n\nDeux & trois. Quatre."
+    s = text.index("Deux")
+    html = article_html(text, [(s, s + 4), (s + 2, s + 13)])
+    assert html.count("<mark") == 1 and 'id="qa-hl"' in html
+    assert "&lt;titre&gt;" in html and "&amp;" in html
+    assert "\n\n\n" not in html
+
+
+def test_sources_section_and_empty_panel():
+    text = "Premier paragraphe.\n\nLe contrat dure sept ans. Fin."
+    c = Citation(1, "a1", "Titre <i>", "Le contrat dure sept ans.", 21, 46, 0.9)
+    assert text[c.start:c.end] == c.quote
+    html = sources_section(_answer(citations=(c,)), 2, {"a1": text})
+    assert 'id="qa-src-2-1"' in html and "Titre &lt;i&gt;" in html and "Voir l&#x27;article" in html
+    assert '<mark class="qa-quote">Le contrat dure sept ans.</mark>' in html
+    assert "will appear here" in sources_panel([], "en")
+    assert "apparaîtront ici" in sources_panel([], "fr")
+
+
+@pytest.mark.parametrize("header, lang", [
+    ("fr-FR,fr;q=0.9,en;q=0.8", "fr"), ("en-US,en;q=0.9", "en"), ("de-DE,de;q=0.9", "en"),
+    ("de-DE,fr;q=0.5,en;q=0.4", "fr"), (None, "en"), ("", "en"),
+])
+def test_browser_language(header, lang):
+    assert browser_language(header) == lang
+
+
+# --- the chat handler (the real model, no browser) -------------------------------------------
+
+def _handler(demo, name: str):
+    for block_fn in demo.fns.values():
+        if getattr(block_fn.fn, "__name__", "") == name:
+            return block_fn.fn
+    raise LookupError(name)
+
+
+def _run_chat(demo, message, chat=None, turns=None, lang="fr"):
+    # copy each yield: Gradio sends it at once, so later mutations must not show in it
+    outs = [copy.deepcopy(out) for out in _handler(demo, "respond")(message, chat or [], turns or [], lang)]
+    assert outs, "the handler yields at least once"
+    return outs
+
+
+@pytest.fixture(scope="module")
+def qa():
+    return shared_assistant()
+
+
+@pytest.fixture(scope="module")
+def demo(qa):
+    return build_app(qa)
+
+
+def test_chat_streams_then_answers_with_sources(demo):
+    outs = _run_chat(demo, FR_QUESTION)
+    assert "qa-thinking" in outs[0][0][-1]["content"]          # first: "searching…"
+    chat, panel, turns, lang = outs[-1][:4]
+    final = chat[-1]["content"]
+    assert chat[0]["role"] == "user" and chat[-1]["role"] == "assistant"
+    assert 'class="qa-cite"' in final and lang == "fr"
+    assert f'data-article="{AWS_ARTICLE}"' in panel
+    assert turns[0]["q"] == FR_QUESTION
+    # the follow-up uses the conversation and says what it understood
+    outs = _run_chat(demo, FR_FOLLOW_UP, chat, turns, lang)
+    chat, panel, turns = outs[-1][:3]
+    assert "qa-understood" in chat[-1]["content"]
+    assert re.search(rf'<article class="qa-src" id="qa-src-1-\d+" data-article="{AWS_ARTICLE}"', panel)
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("", "Votre message est vide"),
+    ("   \n ", "Votre message est vide"),
+    ("?!… ???", "aucun mot"),
+    ("Combien " * 300, "la limite est de"),
+    ("Combien\x00 vaut AWS ?", "caractères de contrôle"),
+])
+def test_chat_bad_input_is_a_message_not_a_traceback(demo, message, expected):
+    chat, _panel, turns = _run_chat(demo, message)[-1][:3]
+    last = chat[-1]
+    assert last["role"] == "assistant" and "qa-error" in last["content"]
+    assert expected in last["content"] and "Traceback" not in last["content"]
+    assert turns == []  # not part of the conversation the core sees
+
+
+def test_chat_unexpected_failure_is_a_message(qa):
+    class Broken:
+        settings = qa.settings
+        articles = qa.articles
+        article = qa.article
+
+        def stream(self, *a, **k):
+            raise RuntimeError("boom")
+            yield  # pragma: no cover
+
+    chat = _run_chat(build_app(Broken()), "How much is the AWS deal worth?", lang="en")[-1][0]
+    assert "Something went wrong" in chat[-1]["content"] and "boom" not in chat[-1]["content"]
+
+
+def test_chat_streams_slow_pieces_as_they_come(qa):
+    """Pieces that arrive over time (a generated answer) are shown progressively; the
+    final render uses the final Answer (which may differ from the streamed text)."""
+    real = qa.ask(EN_QUESTION)
+
+    class Slow:
+        settings = qa.settings
+        articles = qa.articles
+        article = qa.article
+
+        def stream(self, question, history=None):
+            for piece in ["The ", "deal ", "is ", "worth… "]:
+                time.sleep(webapp.STREAM_INTERVAL * 1.5)
+                yield piece
+            yield real
+
+    outs = _run_chat(build_app(Slow()), EN_QUESTION, lang="en")
+    streamed = [o[0][-1]["content"] for o in outs if "qa-streaming" in o[0][-1]["content"]]
+    assert len(streamed) >= 3 and "The deal" in streamed[1] and "qa-caret" in streamed[-1]
+    final = outs[-1][0][-1]["content"]
+    assert "qa-streaming" not in final and 'class="qa-cite"' in final and "worth…" not in final
+
+
+def test_article_view_server_function(demo, qa):
+    view = _handler_server_fn(demo)
+    art = qa.article(AWS_ARTICLE)
+    start = art.text.index("La durée du contrat")
+    out = view({"article_id": AWS_ARTICLE, "start": start, "end": start + 19, "lang": "fr"})
+    assert out["title"] == art.title and out["close"] == "Fermer"
+    assert '<mark class="qa-hl" id="qa-hl">La durée du contrat</mark>' in out["html"]
+    missing = view({"article_id": "nope", "start": 0, "end": 1, "lang": "en"})
+    assert missing["html"] == "" and "cannot be shown" in missing["title"]
+
+
+def _handler_server_fn(demo):
+    for block in demo.blocks.values():
+        for fn in getattr(block, "server_fns", []) or []:
+            if fn.__name__ == "article_view":
+                return fn
+    raise LookupError("article_view")
+
+
+# --- /ask through gradio_client ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def url(demo):
+    with served(demo) as u:
+        yield u
+
+
+def test_api_ask_returns_answer_dict(url):
+    client = gradio_client.Client(url, verbose=False)
+    fr = client.predict(FR_QUESTION, api_name="/ask")
+    assert set(fr) >= {"text", "citations", "abstained", "language", "related", "understood_question"}
+    assert fr["language"] == "fr" and not fr["abstained"]
+    assert fr["citations"][0]["article_id"] == AWS_ARTICLE
+    en = client.predict(question=EN_FOLLOW_UP, history=[EN_QUESTION], api_name="/ask")
+    assert en["language"] == "en" and en["understood_question"]
+    assert en["citations"][0]["article_id"] == AWS_ARTICLE
+    fr2 = client.predict(question=FR_FOLLOW_UP,
+                         history=[{"role": "user", "content": FR_QUESTION},
+                                  {"role": "assistant", "content": fr["text"]}], api_name="/ask")
+    assert fr2["citations"][0]["article_id"] == AWS_ARTICLE
+
+
+def test_api_ask_invalid_question_is_a_clean_error(url):
+    client = gradio_client.Client(url, verbose=False)
+    with pytest.raises(gradio_client.exceptions.AppError, match="no words"):
+        client.predict("???", api_name="/ask")
+
+
+def test_api_ask_serves_16_concurrent_callers(url):
+    questions = [FR_QUESTION, EN_QUESTION, "Combien de gigawatts OpenAI va-t-il déployer avec AMD ?",
+                 "Who is OpenAI's CFO?"] * 4
+    start = threading.Barrier(len(questions))
+
+    def call(q):
+        client = gradio_client.Client(url, verbose=False)
+        start.wait(timeout=30)
+        t0 = time.perf_counter()
+        out = client.predict(q, api_name="/ask")
+        return out, time.perf_counter() - t0
+
+    with ThreadPoolExecutor(len(questions)) as pool:
+        results = list(pool.map(call, questions))
+    assert len(results) == 16
+    for (out, _), q in zip(results, questions):
+        assert out["question"] == q and (out["citations"] or out["abstained"])
+    print(f"16 concurrent /ask: slowest {max(s for _, s in results):.2f}s")
+
+
+# --- launch(): binds to 127.0.0.1 and builds a missing index -----------------------------------
+
+def test_launch_builds_a_missing_index_and_serves(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    smallest = min(CORPUS.glob("*.md"), key=lambda p: p.stat().st_size)
+    shutil.copy(smallest, corpus / smallest.name)
+    settings = Settings.load({"index_dir": str(tmp_path / "index"), "corpus_dir": str(corpus),
+                              "port": free_port()}, env={})
+    assert settings.host == "127.0.0.1"
+    demo = webapp.launch(settings, block=False)
+    try:
+        assert demo.share is False or demo.share is None
+        assert demo.local_url.startswith(f"http://127.0.0.1:{settings.port}")
+        client = gradio_client.Client(demo.local_url, verbose=False)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                out = client.predict("Quelle puissance représentent les accélérateurs ?", api_name="/ask")
+                break
+            except gradio_client.exceptions.AppError as exc:
+                assert "still being built" in str(exc)
+                assert time.monotonic() < deadline, "the index was not built in time"
+                time.sleep(0.5)
+        assert demo.backend.ready and demo.backend.error is None
+        assert out["citations"] or out["abstained"]
+        assert (tmp_path / "index").exists()
+    finally:
+        demo.close()
