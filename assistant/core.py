@@ -243,9 +243,9 @@ class Assistant:
         extractive = compose(self._index, q, language, chosen, passages[:k], understood=understood)
         answer = extractive
         if self.settings.llm_provider and not extractive.abstained:
-            generated, removed = yield from self._generate(q, language, search_q, scored, passages[:k],
-                                                           understood, history, notices)
-            answer = generated or _with(extractive, removed=removed)
+            generated, removed, share = yield from self._generate(
+                q, language, search_q, scored, passages[:k], understood, history, notices)
+            answer = _with(generated or _with(extractive, removed=removed), verified_share=share)
         else:
             for piece in re.findall(r"\S+\s*", extractive.text):
                 yield piece
@@ -255,7 +255,8 @@ class Assistant:
         yield _with(answer, timings=timings, notices=tuple(answer.notices) + tuple(notices))
 
     def _generate(self, q, language, search_q, scored, related, understood, history, notices):
-        """Generated answer: yields verified text pieces, returns (Answer or None, removed sentences)."""
+        """Generated answer: yields verified text pieces; returns (Answer or None, removed
+        sentences, share of generated sentences that passed verification or None)."""
         from .errors import AssistantError
         from .generate import GenerationResult, stream_generate
         from .types import Citation
@@ -285,14 +286,15 @@ class Assistant:
         except AssistantError as exc:
             log.warning("generated answer failed: %s", exc)
             notices.append(_FALLBACK[language].format(why=str(exc)))
-            return None, ()
+            return None, (), None
+        share = result.verified_share if result is not None else None
         if result is None or result.fell_back or (not result.text.strip() and not result.abstained):
             notices.append(_FALLBACK[language].format(why=_UNVERIFIED[language]))
-            return None, (result.removed if result else ())
+            return None, (result.removed if result else ()), share
         if result.abstained:
             return Answer(question=q, text=result.text, citations=(), abstained=True, language=language,
                           mode="generated", related=tuple(related), understood_question=understood,
-                          removed=result.removed), result.removed
+                          removed=result.removed), result.removed, share
         for old in result.used:
             renumber.setdefault(old, len(renumber) + 1)
         text = re.sub(r"\[(\d+)\]", _renumber, result.text)
@@ -305,7 +307,7 @@ class Assistant:
         )
         return Answer(question=q, text=text, citations=citations, abstained=False, language=language,
                       mode="generated", related=tuple(related), understood_question=understood,
-                      removed=result.removed), result.removed
+                      removed=result.removed), result.removed, share
 
     def _key_terms(self, question: str):
         from .answer import key_terms

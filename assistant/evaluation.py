@@ -130,6 +130,8 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("abstention_precision", "abst.P"),
     ("abstention_recall", "abst.R"),
     ("false_refusal_rate", "false.ref"),
+    ("generated_share", "gen"),
+    ("verified_sentence_share", "verified"),
     ("p50_total_s", "p50 s"),
     ("p95_total_s", "p95 s"),
 )
@@ -701,6 +703,12 @@ def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     m.update(abstention_metrics((r["answerable"], r["verdicts"]["abstention"]["abstained"]) for r in records))
     if not m["n_unanswerable"]:  # with nothing to refuse, precision would only restate false refusals
         m["abstention_precision"] = None
+    # Generated answers (LLM configured): how often the generated answer was shown, and the
+    # share of the model's sentences that passed citation verification.
+    tried = [r["answer"] for r in records if r.get("answer", {}).get("verified_share") is not None]
+    m["generated_share"] = (_mean([1.0 if a.get("mode") == "generated" else 0.0 for a in tried])
+                            if tried else None)
+    m["verified_sentence_share"] = _mean([a["verified_share"] for a in tried]) if tried else None
     m["latency"] = {}
     for key in ("retrieve_s", "answer_s", "total_s"):
         xs = [r["timings"].get(key) for r in records if r.get("timings") and r["timings"].get(key) is not None]
@@ -995,6 +1003,8 @@ def run_item(qa: Assistant, item: Item, mode: str, article_texts: Mapping[str, s
         "abstained": answer_d.get("abstained"),
         "language": answer_d.get("language"),
         "mode": answer_d.get("mode"),
+        "verified_share": answer_d.get("verified_share"),
+        "removed": answer_d.get("removed", []),
         "understood_question": answer_d.get("understood_question"),
         "notices": answer_d.get("notices", []),
         "related": [{"article_id": p["article_id"], "start": p["start"], "end": p["end"]}

@@ -101,6 +101,8 @@ class Answer:
     understood_question: str | None = None
     notices: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    #: generated answers: share of the model's sentences that passed verification
+    verified_share: float | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,5 +118,6 @@ class Answer:
             "understood_question": self.understood_question,
             "notices": list(self.notices),
             "removed": list(self.removed),
+            "verified_share": self.verified_share,
             "timings": dict(self.timings),
         }
