@@ -326,8 +326,12 @@ class Assistant:
 
             try:
                 rewritten = condense_question(q, previous, language, self.settings)
-                if rewritten and rewritten != q:
+                known = {fold(w) for w in content_words(" ".join([q, *previous[-2:]]))}
+                grounded = any(fold(w) in known for w in content_words(rewritten))
+                if rewritten and rewritten != q and grounded:
                     return rewritten, rewritten
+                if not grounded:
+                    log.info("ignoring an LLM rewrite that shares no word with the conversation")
             except AssistantError as exc:
                 log.warning("follow-up rewrite failed: %s", exc)
         subject = subject_of(previous[-1], q)
