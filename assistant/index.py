@@ -104,6 +104,7 @@ class IndexData:
         self.sentences_by_article = by_article
         self.vocabulary = frozenset(w for a in self.articles.values() for w in words(a.title + " " + a.text))
         self._chunk_sentences: dict[int, list[int]] = {}
+        self.chunk_positions = {c.id: i for i, c in enumerate(self.chunks)}
         self.word_ids = {w: i for i, w in enumerate(self.words)}
         self._sentence_words: dict[int, np.ndarray] = {}
 
