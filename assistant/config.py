@@ -52,9 +52,11 @@ class Settings:
     #: how many chunks FAISS and BM25 each propose before fusion and reranking.
     candidates: int = 100
     rrf_k: int = 60
-    #: sentence score under which the assistant abstains; None takes the embedder's own
-    #: calibrated value (scores are on each model's scale; see tests/calibrate.py).
+    #: reader confidence (a probability) under which the assistant abstains; None takes the
+    #: threshold the reader was trained with (assistant/models/reader.json).
     abstain_threshold: float | None = None
+    #: another reader model (an .npz with its .json card beside it); None: the shipped one.
+    reader_model: Path | None = None
     max_answer_sentences: int = 3
     max_question_chars: int = 1000
     exact_search_max: int = 20000

@@ -14,11 +14,13 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from .answer import AnswerConfig, compose, names, score_sentences, select
+from .answer import AnswerConfig, compose, scored_sentences, select
 from .config import Settings
 from .embed import LocalEmbedding, load_embedder
 from .errors import InvalidQuestionError
 from .index import BuildReport, IndexData, build_index, load_index, resolve
+from .language import pack, union
+from .reader import build_candidates, names, shipped_reader
 from .retrieve import retrieve as hybrid_retrieve
 from .text import content_words, detect_language, fold
 from .types import Answer, Article, Passage
@@ -26,14 +28,6 @@ from .types import Answer, Article, Passage
 log = logging.getLogger(__name__)
 
 History = Sequence[Any] | None
-
-_FOLLOWUP_START = re.compile(
-    r"^\s*(?:et|and|also|aussi|what about|how about|and what about|et pour|et concernant|et avec|et chez|"
-    r"et qu['’]en est-il|qu['’]en est-il)\b", re.I)
-_PRONOUNS = re.compile(
-    r"\b(?:il|elle|ils|elles|celui-ci|celle-ci|ce contrat|cet accord|cette entreprise|it|its|they|them|their|"
-    r"this deal|that deal|this company|that company|le|la|lui|leur)\b", re.I)
-
 
 def clean_question(question: Any, max_chars: int) -> str:
     """Validate and normalise a question, or raise InvalidQuestionError (one line)."""
@@ -70,36 +64,30 @@ def history_questions(history: History) -> list[str]:
     return [h for h in (" ".join(x.split()) for x in out) if h]
 
 
-def is_follow_up(question: str) -> bool:
+def is_follow_up(question: str, language: str = "en") -> bool:
     """Does the question lean on the previous turn (no subject of its own)?"""
-    if _FOLLOWUP_START.search(question):
+    lang = pack(language)
+    if lang.follow_up_start.search(question):
         return True
     own_names = names(question)
     few_words = len(content_words(question)) <= 4
-    return (not own_names and few_words) or (not own_names and bool(_PRONOUNS.search(question)))
-
-
-_NOT_SUBJECT = frozenset(
-    """combien vaut valent coute coutent montant valeur prix cout worth price cost value amount
-    much many long when where who which what quel quelle quels quelles quand qui temps duree
-    dure durera last lasts""".split()
-)
+    return (not own_names and few_words) or (not own_names and bool(lang.pronouns.search(question)))
 
 
 def subject_of(previous: str, question: str) -> list[str]:
     """Words of the previous question that carry its subject and the new one lacks.
 
     Names first (they are what a pronoun stands for), then other content words;
-    words that only say what kind of answer was wanted ("how much", "combien")
-    are not part of the subject.
+    question words of any language ("how much", "combien") are not part of the subject.
     """
+    not_subject = {fold(w) for w in union("question_words") | union("stopwords")}
     have = {fold(w) for w in content_words(question)}
     subject: list[str] = []
     seen: set[str] = set()
     prev_content = {fold(w) for w in content_words(previous)}
     for w in re.findall(r"[^\W_][\w’'\-]*", previous):
         f = fold(re.sub(r"^(?:l|d|qu)['’]", "", w, flags=re.I))
-        if f in have or f in seen or f in _NOT_SUBJECT or f not in prev_content:
+        if f in have or f in seen or f in not_subject or f not in prev_content:
             continue
         seen.add(f)
         subject.append(re.sub(r"^(?:l|d|qu)['’]", "", w, flags=re.I))
@@ -117,10 +105,15 @@ class Assistant:
         self.settings = settings
         self._index = index
         self._embedder = embedder
+        self._reader = shipped_reader(str(settings.reader_model) if settings.reader_model else None)
+        if self._reader.embedder_id != embedder.embedder_id:
+            log.warning("the reader was trained with %s, the index uses %s: answer scores and "
+                        "abstention are less reliable", self._reader.embedder_id, embedder.embedder_id)
         threshold = settings.abstain_threshold
         if threshold is None:
-            threshold = embedder.abstain_threshold
-        self._answer_cfg = AnswerConfig(threshold=threshold,
+            threshold = self._reader.threshold
+        self._reference = self._reader.reference_for(embedder.embedder_id, index)
+        self._answer_cfg = AnswerConfig(threshold=threshold, keep_probability=self._reader.keep_probability,
                                         max_sentences=settings.max_answer_sentences)
 
     # -- construction -----------------------------------------------------------------
@@ -237,10 +230,15 @@ class Assistant:
         t1 = time.perf_counter()
         if qvec is None:  # bm25-only mode still needs the vector to rank sentences
             qvec = self._embedder.embed_queries([search_q])[0]
-        scored = score_sentences(self._index, search_q, qvec, passages, language,
-                                 terms=self._key_terms(search_q))
-        chosen = select(self._index, scored, search_q, self._answer_cfg)
-        extractive = compose(self._index, q, language, chosen, passages[:k], understood=understood)
+        candidates = build_candidates(self._index, search_q, qvec, passages, language, self._reference)
+        if candidates is None:
+            scored, confidence = [], 0.0
+        else:
+            result = self._reader.read(candidates)
+            scored, confidence = scored_sentences(self._index, result), result.confidence
+        chosen = select(self._index, scored, confidence, search_q, self._answer_cfg)
+        extractive = compose(self._index, q, language, chosen, passages[:k], understood=understood,
+                             confidence=confidence)
         answer = extractive
         if self.settings.llm_provider and not extractive.abstained:
             generated, removed, share = yield from self._generate(
@@ -309,16 +307,10 @@ class Assistant:
                       mode="generated", related=tuple(related), understood_question=understood,
                       removed=result.removed), result.removed, share
 
-    def _key_terms(self, question: str):
-        from .answer import key_terms
-
-        terms = key_terms(question)
-        return terms, (self._embedder.embed_queries(terms) if terms else None)
-
     def _contextualise(self, q: str, history: History, language: str,
                        notices: list[str]) -> tuple[str, str | None]:
         previous = history_questions(history)
-        if not previous or not is_follow_up(q):
+        if not previous or not is_follow_up(q, language):
             return q, None
         if self.settings.llm_provider:
             from .errors import AssistantError
@@ -337,7 +329,7 @@ class Assistant:
         subject = subject_of(previous[-1], q)
         if not subject:
             return q, None
-        about = "à propos de :" if language == "fr" else "about:"
+        about = pack(language).frames["about"]
         search = f"{q} ({about} {' '.join(subject)})"
         return search, search
 

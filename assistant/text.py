@@ -9,29 +9,18 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from .language import pack
+
 _WORD_RE = re.compile(r"[^\W_]+(?:[’'][^\W_]+)?", re.UNICODE)
 _APOSTROPHE_PREFIX = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|quoiqu)[’']", re.I)
 
-FR_STOPWORDS = frozenset(
-    """a à au aux avec ce ces cet cette dans de des du elle elles en est et été être il ils
-    je la le les leur leurs lui ma mais me même mes moi mon ne nos notre nous on ou où par pas
-    pour qu que qui sa se ses son sur ta te tes toi ton tu un une vos votre vous y ont sont
-    quel quelle quels quelles combien comment quand pourquoi lequel laquelle lesquels est-ce
-    c ça cela ceci d l j m n s t plus fait faire avait avoir a-t-il a-t-elle dont si aussi entre
-    chez vers sans sous""".split()
-)
-EN_STOPWORDS = frozenset(
-    """a an the and or of to in on at by for with from as is are was were be been being it its
-    this that these those what which who whom whose when where why how do does did has have
-    had will would can could should may might must shall not no nor so than then there their
-    they them he she his her we our you your i me my about into over under much many long
-    per also any some such""".split()
-)
+FR_STOPWORDS = pack("fr").stopwords
+EN_STOPWORDS = pack("en").stopwords
 STOPWORDS = FR_STOPWORDS | EN_STOPWORDS
 
 # Small, closed-class cues only: enough to tell French from English and to notice
 # when a question is in neither.
-_FR_CUES = FR_STOPWORDS | {"est-ce", "combien", "quelle", "quel", "pourquoi", "qu'est-ce", "l'accord"}
+_FR_CUES = FR_STOPWORDS | pack("fr").question_words
 _EN_CUES = EN_STOPWORDS
 _OTHER_CUES = frozenset(
     """der die das und ist nicht ein eine wie viel wer wann warum el los las es qué cuánto

@@ -104,6 +104,9 @@ class Answer:
     #: generated answers: share of the model's sentences that passed verification
     verified_share: float | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
+    #: the reader's probability that the best sentence answers the question (extractive
+    #: answers); the assistant abstains under the reader's threshold
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (stable keys; used by the CLI's ``--json`` and the web API)."""
@@ -120,4 +123,5 @@ class Answer:
             "removed": list(self.removed),
             "verified_share": self.verified_share,
             "timings": dict(self.timings),
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
         }

@@ -1,7 +1,7 @@
-"""Our own development questions (distinct from eval/questions.jsonl).
-
-Used by the end-to-end tests and to calibrate the abstention threshold
-(``tests/calibrate.py``). Each answerable item names the article that must be
+"""Questions of the end-to-end tests (none of them repeats, or paraphrases, one of
+eval/questions.jsonl: ``tests/test_evaluation.py`` checks it). Nothing is fitted on
+them: the reader and its threshold are trained on PIAF (scripts/train_reader.py).
+Each answerable item names the article that must be
 cited and a figure or name the answer must contain (any of the variants).
 """
 
@@ -22,8 +22,6 @@ ANSWERABLE = [
     ("Quand OpenAI prévoit-elle d'être rentable ?", "fr", AWS, ["2029"]),
     ("How much has Microsoft invested in OpenAI according to the AWS article?", "en", AWS, ["13 milliards"]),
     ("Quelle part du capital d'AMD OpenAI pourrait-elle détenir ?", "fr", AMD, ["10 %"]),
-    ("What stake in AMD could OpenAI end up owning?", "en", AMD, ["10 %"]),
-    ("Quelle puissance de calcul OpenAI va-t-elle déployer avec AMD ?", "fr", AMD, ["6 gigawatts"]),
     ("Which AMD chips are mentioned in the partnership?", "en", AMD, ["MI450"]),
     ("De combien l'action Broadcom a-t-elle progressé après l'annonce ?", "fr", BROADCOM, ["9 %"]),
     ("How much power will the Broadcom accelerators represent?", "en", BROADCOM, ["10 gigawatts"]),
@@ -45,7 +43,6 @@ ANSWERABLE = [
     ("Quel chiffre d'affaires OpenAI projette-t-il pour 2024 ?", "fr", AWS, ["13 milliards"]),
     ("Quels usages les GPU Nvidia d'AWS serviront-ils ?", "fr", AWS, ["inférence", "entraînement"]),
     ("Avec quelles entreprises OpenAI conçoit-il des puces ASIC ?", "fr", ORACLE, ["Broadcom", "Marvell"]),
-    ("Quelle puissance pourrait atteindre le site d'Abilene d'ici mi-2026 ?", "fr", ORACLE, ["1 gigawatt"]),
     ("Quel est le rival de xAI mentionné et que prépare Musk ?", "fr", ORACLE, ["Grok3", "Grok"]),
     ("Quels acteurs du cloud travaillent déjà avec OpenAI en plus de Google ?", "fr", GOOGLE, ["Oracle", "CoreWeave"]),
     ("Quel assistant concurrent Google pousse-t-il face à ChatGPT ?", "fr", GOOGLE, ["Gemini"]),
@@ -59,11 +56,8 @@ ANSWERABLE = [
 ]
 
 UNANSWERABLE = [
-    ("Who won the 2022 World Cup?", "en"),
-    ("Quelle est la capitale de l'Australie ?", "fr"),
     ("What is the recipe for a good ratatouille?", "en"),
     ("Combien d'habitants compte la ville de Lyon ?", "fr"),
-    ("How many employees does AWS have?", "en"),
     ("Quel est le salaire annuel de Sam Altman ?", "fr"),
     ("What was Nvidia's share price yesterday?", "en"),
     ("Quelle est la date de naissance de Lisa Su ?", "fr"),

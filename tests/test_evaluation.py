@@ -337,7 +337,8 @@ def test_question_set_parses_and_limit_spreads_over_kinds():
     assert len(items) == 86
     some = ev.select_items(items, limit=8)
     assert len(some) == 8
-    assert {(it.kind, it.language) for it in some} == {(k, lang) for k in ev.KINDS for lang in ("fr", "en")}
+    seed_kinds = {"fact", "followup", "multi_article", "unanswerable"}
+    assert {(it.kind, it.language) for it in some} == {(k, lang) for k in seed_kinds for lang in ("fr", "en")}
     assert [it.id for it in ev.select_items(items, ids=[items[3].id])] == [items[3].id]
     with pytest.raises(ev.EvaluationError):
         ev.select_items(items, ids=["no-such-id"])
@@ -379,7 +380,7 @@ def test_cli_wires_the_eval_flags():
                                       "--limit", "3", "--index-dir", "/tmp/x"])
     assert [c.name for c in args.configs] == ["bm25", "use-hybrid"]
     assert args.min_recall_at_5 == 0.8 and args.limit == 3 and args.index_dir == "/tmp/x"
-    assert args.questions == ev.DEFAULT_QUESTIONS and args.out == ev.DEFAULT_OUT
+    assert args.questions is None and args.suites == ev.DEFAULT_SUITES and args.out == ev.DEFAULT_OUT
 
 
 # --- end to end ------------------------------------------------------------------------------
@@ -445,3 +446,57 @@ def test_gate_failure_exits_1_with_one_line_per_threshold(small_setup, capsys):
     assert failed == [next(line for line in failed if "p95_total_s on hybrid" in line)]
     metrics = json.loads(next((root / "gated").iterdir()).joinpath("metrics.json").read_text(encoding="utf-8"))
     assert not metrics["gate"]["passed"]
+
+
+def test_test_questions_do_not_repeat_the_evaluation_questions():
+    """The e2e tests' questions must not be the evaluation's, word for word or nearly."""
+    import json
+
+    from dev_questions import ANSWERABLE, UNANSWERABLE
+
+    from assistant.text import content_words
+
+    root = Path(__file__).resolve().parents[1]
+    evaluation = [set(content_words(json.loads(line)["question"]))
+                  for path in (root / "eval" / "questions.jsonl", root / "eval" / "piaf" / "questions.jsonl")
+                  for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for question, *_ in ANSWERABLE + UNANSWERABLE:
+        words = set(content_words(question))
+        closest = max(len(words & e) / len(words | e) for e in evaluation)
+        assert closest < 0.6, question
+
+
+def test_gate_file_gates_each_suite_separately(tmp_path):
+    gate = tmp_path / "gate.toml"
+    gate.write_text('min_fact_accuracy = 0.6\n[fr]\nmin_recall_at_5 = 0.9\n'
+                    '[piaf]\nmin_fact_accuracy = 0.7\n[piaf."kind:near_topic"]\nmin_abstention_recall = 0.2\n',
+                    encoding="utf-8")
+    parsed = ev.read_gate_file(gate)
+    assert parsed["all"] == {"min_fact_accuracy": 0.6} and parsed["fr"] == {"min_recall_at_5": 0.9}
+    assert parsed["piaf/all"] == {"min_fact_accuracy": 0.7}
+    assert parsed["piaf/kind:near_topic"] == {"min_abstention_recall": 0.2}
+    gate.write_text('[piaf."kind:nope"]\nmin_fact_accuracy = 0.7\n', encoding="utf-8")
+    with pytest.raises(ev.EvaluationError, match="unknown group"):
+        ev.read_gate_file(gate)
+
+
+def test_the_piaf_suite_is_well_formed():
+    root = Path(__file__).resolve().parents[1] / "eval" / "piaf"
+    items = ev.load_items(root / "questions.jsonl")
+    kinds = {k: sum(it.kind == k for it in items) for k in ("fact", "near_topic", "off_topic")}
+    assert kinds == {"fact": 150, "near_topic": 60, "off_topic": 60}
+    corpus = {p.stem for p in (root / "corpus").glob("*.md")}
+    for it in items:
+        if it.answerable:
+            assert set(it.gold_articles) <= corpus and it.facts and it.gold_spans
+
+
+def test_reader_split_is_by_article_and_stable():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_reader
+
+    assert train_reader.split_of("piaf11-a001") == train_reader.split_of("piaf11-a001")
+    splits = [train_reader.split_of(f"piaf11-a{i:03d}") for i in range(300)]
+    assert 0.6 < splits.count("train") / 300 < 0.8 and splits.count("dev") > 20

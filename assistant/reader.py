@@ -1,0 +1,421 @@
+"""Stage 6a: the reader: which retrieved sentences answer the question, and does any?
+
+Two small models, trained on PIAF v1.1 (Etalab, French Wikipedia questions, MIT licence)
+by ``scripts/train_reader.py`` and shipped as ``assistant/models/reader.npz`` with their
+figures in ``assistant/models/reader.json``:
+
+* the **selector** scores every sentence of the retrieved passages:
+  P(this sentence holds the answer). Its inputs are what the pipeline already has:
+  the e5 similarity of the sentence (raw, relative to the other candidates, and
+  relative to a fixed reference set of sentences, so that a question whose
+  similarities all sit lower, as an English question on French text does, is not
+  penalised), its neighbours' and its passage's similarity, retrieval ranks, the
+  question's words, numbers and names found in it (IDF-weighted), whether it holds the
+  kind of answer the question asks for (a date, a number, a name: see
+  ``assistant/language.py``), its length and position, and the element-wise product of
+  the question and sentence vectors;
+* the **answerability** model turns the selector's output and a few question-level
+  signals (how much of the question the corpus knows, names and numbers the corpus
+  never mentions) into ``confidence``: the probability that the best sentence answers
+  the question. One threshold, chosen on held-out PIAF articles, decides abstention.
+
+Inference is numpy only (a one-hidden-layer network and a logistic regression).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .errors import ConfigError
+from .index import IndexData
+from .language import pack, packs
+from .text import fold, numbers, stems, words
+from .types import Passage
+
+log = logging.getLogger(__name__)
+
+MODEL_DIR = Path(__file__).parent / "models"
+MODEL_PATH = MODEL_DIR / "reader.npz"
+CARD_PATH = MODEL_DIR / "reader.json"
+
+SENTENCE_FEATURES = (
+    "dense", "dense_ref_z", "dense_gap", "dense_rank", "passage_rank", "chunk_dense_gap",
+    "neighbour_dense_gap", "idf_overlap", "idf_overlap_context", "overlap_count",
+    "number_overlap", "question_has_numbers", "name_overlap", "question_has_names",
+    "wants_date", "wants_number", "wants_person", "wants_place",
+    "has_date", "has_new_number", "has_new_name",
+    "date_match", "number_match", "person_match", "place_match",
+    "log_tokens", "fragment", "position", "same_language", "question_visibility",
+    "lexical_hit",
+)
+QUESTION_FEATURES = (
+    "top_logit", "second_logit", "logit_gap", "mass", "top_dense", "top_ref_z", "top_chunk_ref_z",
+    "question_visibility", "unknown_share", "top_idf_overlap", "same_language", "n_candidates",
+    "max_idf_overlap", "unknown_terms", "unknown_terms_same_language", "top_name_overlap",
+)
+
+_NAME = re.compile(r"\b[A-Z][\w\-]*[A-Z0-9][\w\-]*\b|(?<=\s)[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)*")
+_YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b")
+_DIGIT = re.compile(r"\d")
+
+
+def names(text: str) -> set[str]:
+    """Folded proper names and acronyms of ``text`` (capitalised words after the first)."""
+    return {fold(m.group(0)) for m in _NAME.finditer(text)}
+
+
+@lru_cache(maxsize=1)
+def _all_date_words() -> frozenset[str]:
+    return frozenset(fold(w) for p in packs().values() for w in p.date_words)
+
+
+@lru_cache(maxsize=1)
+def _all_number_words() -> frozenset[str]:
+    return frozenset(fold(w) for p in packs().values() for w in p.number_words)
+
+
+def answer_type(question: str, language: str) -> str | None:
+    """The answer type asked for, read with the question's language first, then the others."""
+    first = pack(language).answer_type(question)
+    if first:
+        return first
+    for code, p in packs().items():
+        if code != language[:2]:
+            t = p.answer_type(question)
+            if t:
+                return t
+    return None
+
+
+# --- per-sentence facts, computed once per index -------------------------------------
+
+
+@dataclass(frozen=True)
+class SentenceFacts:
+    stems: frozenset[str]
+    numbers: frozenset[str]
+    names: frozenset[str]
+    words: frozenset[str]
+    has_date: bool
+    tokens: int
+    fragment: bool
+    position: int
+
+
+def sentence_facts(index: IndexData, i: int) -> SentenceFacts:
+    cache = index.cache.setdefault("sentence_facts", {})
+    facts = cache.get(i)
+    if facts is None:
+        s = index.sentences[i]
+        article = index.articles[s.article_id]
+        text = article.text[s.start:s.end]
+        ws = words(text)
+        first = index.sentences_by_article[s.article_id][0]
+        facts = SentenceFacts(
+            stems=frozenset(stems(text)), numbers=frozenset(numbers(text)),
+            names=frozenset(names(text)), words=frozenset(ws),
+            has_date=bool(_YEAR.search(text)) or any(w in _all_date_words() for w in ws),
+            tokens=len(ws),
+            fragment=len(ws) < 4 or fold(text) == fold(article.title)
+            or (not text.rstrip("»”\"')] ").endswith((".", "!", "?", "…")) and len(ws) < 12),
+            position=i - first,
+        )
+        cache[i] = facts
+    return facts
+
+
+def idf(index: IndexData) -> dict[str, float]:
+    """BM25 token -> inverse document frequency over the chunks (from the BM25 postings)."""
+    cached = index.cache.get("idf")
+    if cached is None:
+        indptr = np.asarray(index.bm25.scores["indptr"])
+        df = np.diff(indptr).astype(np.float64)
+        n = max(len(index.chunks), 1)
+        values = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        cached = {tok: float(values[j]) for tok, j in index.bm25.vocab_dict.items() if j < len(values)}
+        index.cache["idf"] = cached
+    return cached
+
+
+def title_stems(index: IndexData, article_id: str) -> frozenset[str]:
+    cache = index.cache.setdefault("title_stems", {})
+    if article_id not in cache:
+        cache[article_id] = frozenset(stems(index.articles[article_id].title))
+    return cache[article_id]
+
+
+# --- features ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The candidate sentences of one question and their features."""
+
+    ids: np.ndarray            # sentence indices into IndexData.sentences
+    passage_rank: np.ndarray
+    hand: np.ndarray           # (n, len(SENTENCE_FEATURES))
+    product: np.ndarray        # (n, dim): question vector * sentence vector
+    question: dict[str, float]
+
+
+def candidate_sentences(index: IndexData, passages: Sequence[Passage]) -> tuple[list[int], list[int]]:
+    """Sentence indices inside the passages (each once, with its best passage rank).
+
+    Headings (the title repeated, a short line with no final punctuation) announce a
+    subject and state no fact; they are left out unless nothing else is there.
+    """
+    seen: dict[int, int] = {}
+    headings: dict[int, int] = {}
+    for rank, p in enumerate(passages):
+        for si in index.sentences_in_chunk(index.chunk_positions[p.chunk_id]):
+            (headings if sentence_facts(index, si).fragment else seen).setdefault(si, rank)
+    if not seen:
+        seen = headings
+    return list(seen), list(seen.values())
+
+
+def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
+                     passages: Sequence[Passage], language: str, reference: np.ndarray, *,
+                     simulate_translation: bool = False, dense_shift: float = 0.0) -> Candidates | None:
+    """Features of every sentence in ``passages`` for ``question`` (None when there is none).
+
+    ``simulate_translation`` (training only) keeps, of the question's words, only what
+    survives translation (names and numbers), as for an English question on French text;
+    ``dense_shift`` lowers every similarity as a cross-lingual pair does.
+    """
+    ids, ranks = candidate_sentences(index, passages)
+    if not ids:
+        return None
+    ids_a = np.asarray(ids, dtype=np.int64)
+    svecs = np.asarray(index.sentence_vectors[ids_a], dtype=np.float32)
+    q = np.asarray(query_vector, dtype=np.float32)
+    dense = svecs @ q - dense_shift
+    ref = np.asarray(reference, dtype=np.float32) @ q - dense_shift
+    ref_mu, ref_sd = float(ref.mean()), float(ref.std() + 1e-6)
+    order = np.argsort(-dense, kind="stable")
+    dense_rank = np.empty(len(ids), np.float32)
+    dense_rank[order] = np.arange(len(ids))
+    dmax = float(dense.max())
+
+    chunk_sim = {}
+    for p in passages:
+        ci = index.chunk_positions[p.chunk_id]
+        chunk_sim.setdefault(p.chunk_id, float(np.asarray(index.chunk_vectors[ci], np.float32) @ q) - dense_shift)
+    chunk_max = max(chunk_sim.values())
+    sentence_chunk = {}
+    for p in passages:
+        for si in index.sentences_in_chunk(index.chunk_positions[p.chunk_id]):
+            sentence_chunk.setdefault(si, chunk_sim[p.chunk_id])
+    lexical = {p.chunk_id: p.lexical_score for p in passages}
+    lexical_sentence = {}
+    for p in passages:
+        for si in index.sentences_in_chunk(index.chunk_positions[p.chunk_id]):
+            lexical_sentence.setdefault(si, 1.0 if lexical.get(p.chunk_id) else 0.0)
+
+    weights = idf(index)
+    languages = [index.articles[index.sentences[i].article_id].language[:2] for i in ids]
+    corpus_language = max(set(languages), key=languages.count)
+    # A question in another language than the passages shares only its names and numbers
+    # with them: read it that way (training simulates it with ``simulate_translation``).
+    simulate_translation = simulate_translation or corpus_language != language[:2]
+    q_names = names(question)
+    q_numbers = {n for n in numbers(question) if len(n) >= 2 or not simulate_translation}
+    q_stems = list(dict.fromkeys(stems(question)))
+    if simulate_translation:
+        keep = {t for n in q_names for t in stems(n)} | q_numbers
+        q_stems = [t for t in q_stems if t in keep]
+    q_weight = {t: weights.get(t, 0.0) for t in q_stems}
+    q_total = sum(q_weight.values()) or 1.0
+    q_words = set(words(question))
+    all_stems = stems(question)
+    if all_stems:
+        visible = [t for t in all_stems if t in index.bm25.vocab_dict]
+        if simulate_translation:
+            visible = [t for t in visible if t in set(q_stems)]
+        visibility = len(visible) / len(all_stems)
+    else:
+        visibility = 0.0
+    wants = answer_type(question, language)
+    same_language_default = not simulate_translation
+
+    rows = []
+    n_sent = len(index.sentences)
+    for k, si in enumerate(ids):
+        f = sentence_facts(index, si)
+        s = index.sentences[si]
+        article_language = index.articles[s.article_id].language[:2]
+        same_language = same_language_default and article_language == language[:2]
+        prev_ok = si > 0 and index.sentences[si - 1].article_id == s.article_id
+        next_ok = si + 1 < n_sent and index.sentences[si + 1].article_id == s.article_id
+        neighbours = [j for j, ok in ((si - 1, prev_ok), (si + 1, next_ok)) if ok]
+        if neighbours:
+            nd = float(np.max(np.asarray(index.sentence_vectors[neighbours], np.float32) @ q)) - dense_shift
+        else:
+            nd = float(dense[k])
+        context = f.stems | title_stems(index, s.article_id)
+        if prev_ok:
+            context = context | sentence_facts(index, si - 1).stems
+        found = sum(w for t, w in q_weight.items() if t in f.stems)
+        found_ctx = sum(w for t, w in q_weight.items() if t in context)
+        ctx_names = f.names | (sentence_facts(index, si - 1).names if prev_ok else frozenset()) \
+            | names(" " + index.articles[s.article_id].title)
+        new_number = bool(f.numbers - set(numbers(question))) or bool(
+            (f.words & _all_number_words()) - q_words)
+        new_name = bool(f.names - {fold(w) for w in q_words} - q_names)
+        has_date = f.has_date
+        rows.append((
+            float(dense[k]),
+            (float(dense[k]) - ref_mu) / ref_sd,
+            float(dense[k]) - dmax,
+            math.log1p(dense_rank[k]),
+            math.log1p(ranks[k]),
+            sentence_chunk[si] - chunk_max,
+            nd - float(dense[k]),
+            found / q_total,
+            found_ctx / q_total,
+            float(sum(t in f.stems for t in q_stems)),
+            len(q_numbers & f.numbers) / len(q_numbers) if q_numbers else 0.0,
+            1.0 if q_numbers else 0.0,
+            len(q_names & ctx_names) / len(q_names) if q_names else 0.0,
+            1.0 if q_names else 0.0,
+            float(wants == "date"), float(wants == "number"), float(wants == "person"),
+            float(wants == "place"),
+            float(has_date), float(new_number), float(new_name),
+            float(wants == "date" and has_date), float(wants == "number" and new_number),
+            float(wants == "person" and new_name), float(wants == "place" and new_name),
+            math.log1p(f.tokens), float(f.fragment), math.log1p(f.position),
+            float(same_language), visibility, lexical_sentence.get(si, 0.0),
+        ))
+    hand = np.asarray(rows, dtype=np.float32)
+    vocab = index.bm25.vocab_dict
+    unknown_terms = sum(t not in vocab for t in q_stems) / len(q_stems) if q_stems else 0.0
+    product = svecs * q[None, :]
+    unknown = _unknown_share(index, question)
+    qf = {
+        "top_dense": dmax,
+        "top_ref_z": (dmax - ref_mu) / ref_sd,
+        "top_chunk_ref_z": (chunk_max - ref_mu) / ref_sd,
+        "question_visibility": visibility,
+        "unknown_share": unknown,
+        "same_language": 0.0 if simulate_translation else 1.0,
+        "n_candidates": math.log1p(len(ids)),
+        "max_idf_overlap": float(hand[:, SENTENCE_FEATURES.index("idf_overlap_context")].max()),
+        "unknown_terms": unknown_terms,
+        "unknown_terms_same_language": unknown_terms * (0.0 if simulate_translation else 1.0),
+    }
+    return Candidates(ids_a, np.asarray(ranks, np.int64), hand, product, qf)
+
+
+def _unknown_share(index: IndexData, question: str) -> float:
+    """Share of the question's names and numbers that the corpus never mentions
+    (these survive translation, so the share means the same in any language)."""
+    terms = [n for n in names(question)] + [n for n in numbers(question) if len(n) >= 2]
+    terms = list(dict.fromkeys(terms))
+    if not terms:
+        return 0.0
+    vocab = index.vocabulary
+    missing = sum(not all(p in vocab for p in words(t)) for t in terms)
+    return missing / len(terms)
+
+
+# --- the models ----------------------------------------------------------------------
+
+
+def _sigmoid(x: np.ndarray | float) -> Any:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+
+
+@dataclass(frozen=True)
+class ReaderResult:
+    """The reader's verdict on one question's candidates, best sentence first."""
+
+    ids: tuple[int, ...]
+    probabilities: tuple[float, ...]
+    passage_ranks: tuple[int, ...]
+    confidence: float
+
+
+class Reader:
+    """The shipped selector and answerability models (see the module docstring)."""
+
+    def __init__(self, weights: Mapping[str, np.ndarray], card: Mapping[str, Any]) -> None:
+        self.w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
+        self.card = dict(card)
+        self.threshold = float(self.card["threshold"])
+        self.keep_probability = float(self.card.get("keep_probability", 0.5))
+        self.embedder_id = str(self.card.get("embedder", ""))
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "Reader":
+        """The model at ``path`` (default: the one shipped in the package)."""
+        path = Path(path) if path else MODEL_PATH
+        card_path = path.with_suffix(".json")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                weights = {k: data[k] for k in data.files}
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"reader model {path} is unreadable ({exc}); "
+                              "run `python scripts/train_reader.py` to train it") from None
+        return cls(weights, card)
+
+    def reference_for(self, embedder_id: str, index: IndexData) -> np.ndarray:
+        """Reference sentence vectors for the similarity z-scores: the shipped ones when the
+        embedder is the one the reader was trained with, else a sample of the index."""
+        if embedder_id == self.embedder_id and "reference" in self.w:
+            return self.w["reference"]
+        cached = index.cache.get("reference")
+        if cached is None:
+            n = len(index.sentences)
+            take = np.linspace(0, n - 1, num=min(n, 512)).astype(np.int64) if n else np.zeros(0, np.int64)
+            cached = np.asarray(index.sentence_vectors[take], np.float32)
+            index.cache["reference"] = cached
+        return cached
+
+    def sentence_logits(self, c: Candidates) -> np.ndarray:
+        w = self.w
+        x = (c.hand - w["hand_mean"]) / w["hand_std"]
+        p = c.product * w["product_scale"]
+        inputs = np.concatenate([x, p], axis=1)
+        hidden = np.maximum(inputs @ w["W1"] + w["b1"], 0.0)
+        return (hidden @ w["w2"] + inputs @ w["w_lin"] + w["b2"]).reshape(-1)
+
+    def question_vector(self, c: Candidates, logits: np.ndarray) -> np.ndarray:
+        srt = np.sort(logits)[::-1]
+        top, second = float(srt[0]), float(srt[1]) if len(srt) > 1 else float(srt[0]) - 5.0
+        best = int(np.argmax(logits))
+        values = {
+            **c.question,
+            "top_logit": top, "second_logit": second, "logit_gap": top - second,
+            "mass": float(np.sum(_sigmoid(logits))),
+            "top_idf_overlap": float(c.hand[best, SENTENCE_FEATURES.index("idf_overlap_context")]),
+            "top_name_overlap": float(c.hand[best, SENTENCE_FEATURES.index("name_overlap")]),
+        }
+        return np.asarray([values[k] for k in QUESTION_FEATURES], dtype=np.float32)
+
+    def answerability(self, c: Candidates, logits: np.ndarray) -> float:
+        w = self.w
+        v = (self.question_vector(c, logits) - w["q_mean"]) / w["q_std"]
+        return float(_sigmoid(float(v @ w["q_w"] + w["q_b"][0])))
+
+    def read(self, c: Candidates) -> ReaderResult:
+        logits = self.sentence_logits(c)
+        order = np.argsort(-logits, kind="stable")
+        probs = _sigmoid(logits[order])
+        return ReaderResult(tuple(int(c.ids[i]) for i in order), tuple(float(x) for x in probs),
+                            tuple(int(c.passage_rank[i]) for i in order), self.answerability(c, logits))
+
+
+@lru_cache(maxsize=4)
+def shipped_reader(path: str | None = None) -> Reader:
+    """The reader in the package, loaded once per process."""
+    return Reader.load(path)

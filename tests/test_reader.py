@@ -1,0 +1,143 @@
+"""The reader (stage 6a) and the language packs: focused tests, then real behaviour."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant.language import ANSWER_TYPES, pack, packs
+from assistant.reader import (
+    CARD_PATH, MODEL_PATH, QUESTION_FEATURES, SENTENCE_FEATURES, Reader, answer_type, build_candidates,
+    names,
+)
+
+
+# --- language packs -------------------------------------------------------------------
+
+
+def test_every_pack_loads_and_has_the_framing_strings():
+    keys = {"first", "same", "other", "open", "close", "abstain", "abstain_empty", "about"}
+    assert {"fr", "en"} <= set(packs())
+    for code, p in packs().items():
+        assert keys <= set(p.frames), code
+        assert p.stopwords and p.question_words, code
+        assert {t for t, _ in p.answer_types} <= set(ANSWER_TYPES)
+
+
+@pytest.mark.parametrize("question, language, expected", [
+    ("Qui a fondé la ville ?", "fr", "person"),
+    ("En quelle année le traité fut-il signé ?", "fr", "date"),
+    ("Combien d'habitants compte la commune ?", "fr", "number"),
+    ("Où se trouve le siège ?", "fr", "place"),
+    ("Who founded the city?", "en", "person"),
+    ("When was the treaty signed?", "en", "date"),
+    ("How many people live there?", "en", "number"),
+    ("Where is the headquarters?", "en", "place"),
+    ("Pourquoi le projet a-t-il échoué ?", "fr", None),
+    # the question's language is read first, then the others (detection can be wrong)
+    ("Who founded the city?", "fr", "person"),
+])
+def test_answer_types_come_from_the_language_data(question, language, expected):
+    assert answer_type(question, language) == expected
+
+
+def test_or_is_not_where():
+    """French 'ou' (or) must not read as 'où' (where)."""
+    assert pack("fr").answer_type("Le chat ou le chien ?") is None
+
+
+def test_unknown_language_falls_back_to_english():
+    assert pack("de").code == "en"
+
+
+def test_names_are_capitalised_words_after_the_first():
+    assert names("Quand Marie Curie a-t-elle rejoint la Sorbonne ?") == {"marie", "curie", "sorbonne"}
+    assert "quand" not in names("Quand est-ce ?")
+
+
+# --- the shipped model --------------------------------------------------------------------
+
+
+def test_the_shipped_model_is_small_and_documented():
+    assert MODEL_PATH.stat().st_size < 3_000_000
+    card = json.loads(CARD_PATH.read_text(encoding="utf-8"))
+    assert "PIAF" in card["data"]["source"] and "MIT" in card["data"]["source"]
+    assert 0.0 < card["threshold"] < 1.0
+    assert card["model"]["sentence_features"] == list(SENTENCE_FEATURES)
+    assert card["model"]["question_features"] == list(QUESTION_FEATURES)
+    dev = card["figures"]["dev_at_threshold"]
+    assert set(dev) == {"answer_hit", "false_refusals", "near_topic_abstention", "off_topic_abstention"}
+    assert card["command"].startswith("python scripts/train_reader.py")
+
+
+def test_reader_scores_are_probabilities_and_rank_by_logit():
+    reader = Reader.load()
+    rng = np.random.default_rng(0)
+    n, dim = 7, reader.w["reference"].shape[1]
+    from assistant.reader import Candidates
+
+    qf = {k: 0.0 for k in QUESTION_FEATURES}
+    c = Candidates(np.arange(n), np.zeros(n, np.int64),
+                   rng.standard_normal((n, len(SENTENCE_FEATURES))).astype(np.float32),
+                   rng.standard_normal((n, dim)).astype(np.float32) * 0.01, qf)
+    r = reader.read(c)
+    assert len(r.ids) == n and sorted(r.ids) == list(range(n))
+    assert all(0.0 <= p <= 1.0 for p in r.probabilities)
+    assert list(r.probabilities) == sorted(r.probabilities, reverse=True)
+    assert 0.0 <= r.confidence <= 1.0
+
+
+def test_a_damaged_model_is_a_config_error(tmp_path):
+    from assistant.errors import ConfigError
+
+    bad = tmp_path / "reader.npz"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ConfigError, match="train_reader"):
+        Reader.load(bad)
+
+
+# --- on the real index ------------------------------------------------------------------
+
+
+def _candidates(qa, question, language):
+    passages, qvec = qa._retrieve(question, 8, "hybrid")
+    return build_candidates(qa._index, question, qvec, passages, language, qa._reference), passages
+
+
+def test_features_are_finite_and_cover_every_sentence_of_the_passages(qa):
+    c, passages = _candidates(qa, "Combien vaut l'accord entre OpenAI et AWS ?", "fr")
+    assert c.hand.shape == (len(c.ids), len(SENTENCE_FEATURES))
+    assert np.isfinite(c.hand).all() and np.isfinite(c.product).all()
+    spans = [(p.article_id, p.start, p.end) for p in passages]
+    for si in c.ids.tolist():
+        s = qa._index.sentences[si]
+        assert any(a == s.article_id and b <= s.start and s.end <= e for a, b, e in spans)
+    assert set(c.question) >= {"top_dense", "top_ref_z", "question_visibility", "unknown_share"}
+
+
+def test_headings_are_not_candidates(qa):
+    c, _ = _candidates(qa, "Combien vaut l'accord entre OpenAI et AWS ?", "fr")
+    titles = {a.title.strip() for a in qa.articles}
+    for si in c.ids.tolist():
+        s = qa._index.sentences[si]
+        assert qa.article(s.article_id).text[s.start:s.end].strip() not in titles
+
+
+def test_an_english_question_is_read_through_its_names_and_numbers(qa):
+    """On French passages an English question's ordinary words are not lexical evidence."""
+    c, _ = _candidates(qa, "How much is the AWS deal worth?", "en")
+    assert c.question["same_language"] == 0.0
+    j = SENTENCE_FEATURES.index("same_language")
+    assert (c.hand[:, j] == 0).all()
+    fr, _ = _candidates(qa, "Combien vaut l'accord avec AWS ?", "fr")
+    assert fr.question["same_language"] == 1.0
+
+
+def test_confidence_separates_an_answerable_question_from_an_off_topic_one(qa):
+    yes = qa.ask("Quelle est la durée du contrat entre OpenAI et AWS ?")
+    no = qa.ask("Quelle équipe a gagné le Tour de France 1998 ?")
+    assert yes.confidence is not None and no.confidence is not None
+    assert yes.confidence > qa._answer_cfg.threshold > no.confidence
+    assert not yes.abstained and no.abstained
