@@ -19,7 +19,7 @@ from typing import Mapping
 DATA_DIR = Path(__file__).parent / "data" / "lang"
 
 #: the answer types a question can ask for (``answer_types`` tables use these keys)
-ANSWER_TYPES = ("date", "number", "person", "place")
+ANSWER_TYPES = ("duration", "date", "number", "person", "place")
 
 
 def _split(value: str | list[str]) -> frozenset[str]:
@@ -44,6 +44,7 @@ class LanguagePack:
     answer_types: tuple[tuple[str, re.Pattern], ...]
     date_words: frozenset[str]
     number_words: frozenset[str]
+    duration_units: frozenset[str]
     follow_up_start: re.Pattern
     pronouns: re.Pattern
     frames: Mapping[str, str]
@@ -71,6 +72,7 @@ def _load(path: Path) -> LanguagePack:
         answer_types=tuple((t, _phrases(types[t])) for t in ANSWER_TYPES if t in types),
         date_words=_split(data.get("date_words", "")),
         number_words=_split(data.get("number_words", "")),
+        duration_units=_split(data.get("duration_units", "")),
         follow_up_start=re.compile(r"^\s*" + _phrases(data.get("follow_up_starts", [])).pattern, re.I),
         pronouns=_phrases(sorted(pronouns)),
         frames=dict(data.get("frames", {})),

@@ -51,9 +51,9 @@ SENTENCE_FEATURES = (
     "dense", "dense_ref_z", "dense_gap", "dense_rank", "passage_rank", "chunk_dense_gap",
     "neighbour_dense_gap", "idf_overlap", "idf_overlap_context", "overlap_count",
     "number_overlap", "question_has_numbers", "name_overlap", "question_has_names",
-    "wants_date", "wants_number", "wants_person", "wants_place",
-    "has_date", "has_new_number", "has_new_name",
-    "date_match", "number_match", "person_match", "place_match",
+    "wants_date", "wants_number", "wants_person", "wants_place", "wants_duration",
+    "has_date", "has_new_number", "has_new_name", "has_duration",
+    "date_match", "number_match", "person_match", "place_match", "duration_match",
     "log_tokens", "fragment", "position", "same_language", "question_visibility",
     "lexical_hit",
 )
@@ -76,6 +76,11 @@ def names(text: str) -> set[str]:
 @lru_cache(maxsize=1)
 def _all_date_words() -> frozenset[str]:
     return frozenset(fold(w) for p in packs().values() for w in p.date_words)
+
+
+@lru_cache(maxsize=1)
+def _all_duration_units() -> frozenset[str]:
+    return frozenset(fold(w) for p in packs().values() for w in p.duration_units)
 
 
 @lru_cache(maxsize=1)
@@ -106,6 +111,7 @@ class SentenceFacts:
     names: frozenset[str]
     words: frozenset[str]
     has_date: bool
+    has_duration: bool
     tokens: int
     fragment: bool
     position: int
@@ -124,6 +130,8 @@ def sentence_facts(index: IndexData, i: int) -> SentenceFacts:
             stems=frozenset(stems(text)), numbers=frozenset(numbers(text)),
             names=frozenset(names(text)), words=frozenset(ws),
             has_date=bool(_YEAR.search(text)) or any(w in _all_date_words() for w in ws),
+            has_duration=any(b in _all_duration_units() and (a.isdigit() or a in _all_number_words())
+                             for a, b in zip(ws, ws[1:])),
             tokens=len(ws),
             fragment=len(ws) < 4 or fold(text) == fold(article.title)
             or (not text.rstrip("»”\"')] ").endswith((".", "!", "?", "…")) and len(ws) < 12),
@@ -288,10 +296,11 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
             len(q_names & ctx_names) / len(q_names) if q_names else 0.0,
             1.0 if q_names else 0.0,
             float(wants == "date"), float(wants == "number"), float(wants == "person"),
-            float(wants == "place"),
-            float(has_date), float(new_number), float(new_name),
+            float(wants == "place"), float(wants == "duration"),
+            float(has_date), float(new_number), float(new_name), float(f.has_duration),
             float(wants == "date" and has_date), float(wants == "number" and new_number),
             float(wants == "person" and new_name), float(wants == "place" and new_name),
+            float(wants == "duration" and f.has_duration),
             math.log1p(f.tokens), float(f.fragment), math.log1p(f.position),
             float(same_language), visibility, lexical_sentence.get(si, 0.0),
         ))

@@ -35,6 +35,8 @@ def test_every_pack_loads_and_has_the_framing_strings():
     ("When was the treaty signed?", "en", "date"),
     ("How many people live there?", "en", "number"),
     ("Where is the headquarters?", "en", "place"),
+    ("Combien de temps a duré le siège ?", "fr", "duration"),
+    ("For how many years did the war last?", "en", "duration"),
     ("Pourquoi le projet a-t-il échoué ?", "fr", None),
     # the question's language is read first, then the others (detection can be wrong)
     ("Who founded the city?", "fr", "person"),
