@@ -193,16 +193,20 @@ def candidate_sentences(index: IndexData, passages: Sequence[Passage]) -> tuple[
 
 def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
                      passages: Sequence[Passage], language: str, reference: np.ndarray, *,
-                     simulate_translation: bool = False, dense_shift: float = 0.0) -> Candidates | None:
+                     simulate_translation: bool = False, dense_shift: float = 0.0,
+                     hidden: Mapping[str, int] | None = None) -> Candidates | None:
     """Features of every sentence in ``passages`` for ``question`` (None when there is none).
 
     ``simulate_translation`` (training only) keeps, of the question's words, only what
     survives translation (names and numbers), as for an English question on French text;
-    ``dense_shift`` lowers every similarity as a cross-lingual pair does.
+    ``dense_shift`` lowers every similarity as a cross-lingual pair does; ``hidden`` (BM25
+    token -> chunks holding it) is text taken out of the corpus for the question, whose
+    tokens then count as unknown when they occur nowhere else.
     """
     ids, ranks = candidate_sentences(index, passages)
     if not ids:
         return None
+    known = _known(index, hidden)
     ids_a = np.asarray(ids, dtype=np.int64)
     svecs = np.asarray(index.sentence_vectors[ids_a], dtype=np.float32)
     q = np.asarray(query_vector, dtype=np.float32)
@@ -246,7 +250,7 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
     q_words = set(words(question))
     all_stems = stems(question)
     if all_stems:
-        visible = [t for t in all_stems if t in index.bm25.vocab_dict]
+        visible = [t for t in all_stems if known(t)]
         if simulate_translation:
             visible = [t for t in visible if t in set(q_stems)]
         visibility = len(visible) / len(all_stems)
@@ -305,10 +309,9 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
             float(same_language), visibility, lexical_sentence.get(si, 0.0),
         ))
     hand = np.asarray(rows, dtype=np.float32)
-    vocab = index.bm25.vocab_dict
-    unknown_terms = sum(t not in vocab for t in q_stems) / len(q_stems) if q_stems else 0.0
+    unknown_terms = sum(not known(t) for t in q_stems) / len(q_stems) if q_stems else 0.0
     product = svecs * q[None, :]
-    unknown = _unknown_share(index, question)
+    unknown = _unknown_share(question, known)
     qf = {
         "top_dense": dmax,
         "top_ref_z": (dmax - ref_mu) / ref_sd,
@@ -324,15 +327,26 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
     return Candidates(ids_a, np.asarray(ranks, np.int64), hand, product, qf)
 
 
-def _unknown_share(index: IndexData, question: str) -> float:
+def _known(index: IndexData, hidden: Mapping[str, int] | None):
+    """Is a BM25 token anywhere in the corpus (outside ``hidden``, when given)?"""
+    vocab = index.bm25.vocab_dict
+    if not hidden:
+        return lambda t: t in vocab
+    cache = index.cache.get("df")
+    if cache is None:
+        df = np.diff(np.asarray(index.bm25.scores["indptr"]))
+        cache = index.cache["df"] = {tok: int(df[j]) for tok, j in vocab.items() if j < len(df)}
+    return lambda t: cache.get(t, 0) - hidden.get(t, 0) > 0
+
+
+def _unknown_share(question: str, known) -> float:
     """Share of the question's names and numbers that the corpus never mentions
     (these survive translation, so the share means the same in any language)."""
     terms = [n for n in names(question)] + [n for n in numbers(question) if len(n) >= 2]
     terms = list(dict.fromkeys(terms))
     if not terms:
         return 0.0
-    vocab = index.vocabulary
-    missing = sum(not all(p in vocab for p in words(t)) for t in terms)
+    missing = sum(not all(known(p) for p in (stems(t) or [t])) for t in terms)
     return missing / len(terms)
 
 

@@ -44,7 +44,7 @@ from assistant.reader import (  # noqa: E402
     MODEL_DIR, QUESTION_FEATURES, SENTENCE_FEATURES, Reader, build_candidates, candidate_sentences,
 )
 from assistant.retrieve import retrieve  # noqa: E402
-from assistant.text import fold, sentence_spans  # noqa: E402
+from assistant.text import fold, sentence_spans, stems  # noqa: E402
 
 SPLITS = {"train": (0.0, 0.70), "calib": (0.70, 0.85), "dev": (0.85, 1.0)}
 PASSAGES = 8          # what Assistant.ask reads: max(top_k, 8)
@@ -163,8 +163,15 @@ def make_examples(index, embedder, articles: dict[str, PiafArticle], questions: 
                 passages = [p for p in pool if p.article_id != q["doc_id"]][:PASSAGES]
             if not passages:
                 continue
+            hidden = None
+            if variant != "answerable":  # what leaving the text out would take from BM25's vocabulary
+                hidden = {}
+                for ci, ch in enumerate(index.chunks):
+                    if ch.article_id == q["doc_id"] and (variant == "off" or (ch.start < p_end and ch.end > p_start)):
+                        for tok in set(stems(index.articles[ch.article_id].title + "\n" + ch.text) or ["_"]):
+                            hidden[tok] = hidden.get(tok, 0) + 1
             c = build_candidates(index, q["q"], qvec, passages, "fr", reference,
-                                 simulate_translation=translate, dense_shift=shift)
+                                 simulate_translation=translate, dense_shift=shift, hidden=hidden)
             if c is None:
                 continue
             labels = np.zeros(len(c.ids), np.int8)
