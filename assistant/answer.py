@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from .index import IndexData
 from .language import pack
 from .reader import ReaderResult, names

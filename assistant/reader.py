@@ -37,7 +37,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .index import IndexData
-from .language import pack, packs
+from .language import pack, packs, union
 from .text import fold, numbers, stems, words
 from .types import Passage
 
@@ -65,7 +65,6 @@ QUESTION_FEATURES = (
 
 _NAME = re.compile(r"\b[A-Z][\w\-]*[A-Z0-9][\w\-]*\b|(?<=\s)[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)*")
 _YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b")
-_DIGIT = re.compile(r"\d")
 
 
 def names(text: str) -> set[str]:
@@ -73,19 +72,10 @@ def names(text: str) -> set[str]:
     return {fold(m.group(0)) for m in _NAME.finditer(text)}
 
 
-@lru_cache(maxsize=1)
-def _all_date_words() -> frozenset[str]:
-    return frozenset(fold(w) for p in packs().values() for w in p.date_words)
-
-
-@lru_cache(maxsize=1)
-def _all_duration_units() -> frozenset[str]:
-    return frozenset(fold(w) for p in packs().values() for w in p.duration_units)
-
-
-@lru_cache(maxsize=1)
-def _all_number_words() -> frozenset[str]:
-    return frozenset(fold(w) for p in packs().values() for w in p.number_words)
+@lru_cache(maxsize=None)
+def _folded(attribute: str) -> frozenset[str]:
+    """One folded word set (``date_words``, ``number_words`` ...) over every language pack."""
+    return frozenset(fold(w) for w in union(attribute))
 
 
 def answer_type(question: str, language: str) -> str | None:
@@ -129,8 +119,8 @@ def sentence_facts(index: IndexData, i: int) -> SentenceFacts:
         facts = SentenceFacts(
             stems=frozenset(stems(text)), numbers=frozenset(numbers(text)),
             names=frozenset(names(text)), words=frozenset(ws),
-            has_date=bool(_YEAR.search(text)) or any(w in _all_date_words() for w in ws),
-            has_duration=any(b in _all_duration_units() and (a.isdigit() or a in _all_number_words())
+            has_date=bool(_YEAR.search(text)) or any(w in _folded("date_words") for w in ws),
+            has_duration=any(b in _folded("duration_units") and (a.isdigit() or a in _folded("number_words"))
                              for a, b in zip(ws, ws[1:])),
             tokens=len(ws),
             fragment=len(ws) < 4 or fold(text) == fold(article.title)
@@ -141,23 +131,31 @@ def sentence_facts(index: IndexData, i: int) -> SentenceFacts:
     return facts
 
 
-def idf(index: IndexData) -> dict[str, float]:
-    """BM25 token -> inverse document frequency over the chunks (from the BM25 postings)."""
-    cached = index.cache.get("idf")
+def document_frequency(index: IndexData) -> dict[str, int]:
+    """BM25 token -> number of chunks holding it (read off the BM25 postings)."""
+    cached = index.cache.get("df")
     if cached is None:
-        indptr = np.asarray(index.bm25.scores["indptr"])
-        df = np.diff(indptr).astype(np.float64)
-        n = max(len(index.chunks), 1)
-        values = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        cached = {tok: float(values[j]) for tok, j in index.bm25.vocab_dict.items() if j < len(values)}
-        index.cache["idf"] = cached
+        df = np.diff(np.asarray(index.bm25.scores["indptr"]))
+        cached = index.cache["df"] = {tok: int(df[j]) for tok, j in index.bm25.vocab_dict.items() if j < len(df)}
     return cached
 
 
-def title_stems(index: IndexData, article_id: str) -> frozenset[str]:
-    cache = index.cache.setdefault("title_stems", {})
+def idf(index: IndexData) -> dict[str, float]:
+    """BM25 token -> inverse document frequency over the chunks."""
+    cached = index.cache.get("idf")
+    if cached is None:
+        n = max(len(index.chunks), 1)
+        cached = index.cache["idf"] = {tok: float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+                                       for tok, df in document_frequency(index).items()}
+    return cached
+
+
+def title_facts(index: IndexData, article_id: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The stems and names of an article's title, cached."""
+    cache = index.cache.setdefault("title_facts", {})
     if article_id not in cache:
-        cache[article_id] = frozenset(stems(index.articles[article_id].title))
+        title = index.articles[article_id].title
+        cache[article_id] = (frozenset(stems(title)), frozenset(names(" " + title)))
     return cache[article_id]
 
 
@@ -218,20 +216,17 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
     dense_rank[order] = np.arange(len(ids))
     dmax = float(dense.max())
 
-    chunk_sim = {}
+    chunk_sim: dict[str, float] = {}
+    sentence_chunk: dict[int, float] = {}      # sentence -> similarity of its first passage
+    lexical_sentence: dict[int, float] = {}    # sentence -> did BM25 find its first passage
     for p in passages:
         ci = index.chunk_positions[p.chunk_id]
-        chunk_sim.setdefault(p.chunk_id, float(np.asarray(index.chunk_vectors[ci], np.float32) @ q) - dense_shift)
+        sim = chunk_sim.setdefault(p.chunk_id, float(np.asarray(index.chunk_vectors[ci], np.float32) @ q)
+                                   - dense_shift)
+        for si in index.sentences_in_chunk(ci):
+            sentence_chunk.setdefault(si, sim)
+            lexical_sentence.setdefault(si, 1.0 if p.lexical_score else 0.0)
     chunk_max = max(chunk_sim.values())
-    sentence_chunk = {}
-    for p in passages:
-        for si in index.sentences_in_chunk(index.chunk_positions[p.chunk_id]):
-            sentence_chunk.setdefault(si, chunk_sim[p.chunk_id])
-    lexical = {p.chunk_id: p.lexical_score for p in passages}
-    lexical_sentence = {}
-    for p in passages:
-        for si in index.sentences_in_chunk(index.chunk_positions[p.chunk_id]):
-            lexical_sentence.setdefault(si, 1.0 if lexical.get(p.chunk_id) else 0.0)
 
     weights = idf(index)
     languages = [index.articles[index.sentences[i].article_id].language[:2] for i in ids]
@@ -248,6 +243,8 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
     q_weight = {t: weights.get(t, 0.0) for t in q_stems}
     q_total = sum(q_weight.values()) or 1.0
     q_words = set(words(question))
+    q_all_numbers = numbers(question)
+    q_folded_names = {fold(w) for w in q_words} | q_names
     all_stems = stems(question)
     if all_stems:
         visible = [t for t in all_stems if known(t)]
@@ -273,16 +270,15 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
             nd = float(np.max(np.asarray(index.sentence_vectors[neighbours], np.float32) @ q)) - dense_shift
         else:
             nd = float(dense[k])
-        context = f.stems | title_stems(index, s.article_id)
+        t_stems, t_names = title_facts(index, s.article_id)
+        context = f.stems | t_stems
         if prev_ok:
             context = context | sentence_facts(index, si - 1).stems
         found = sum(w for t, w in q_weight.items() if t in f.stems)
         found_ctx = sum(w for t, w in q_weight.items() if t in context)
-        ctx_names = f.names | (sentence_facts(index, si - 1).names if prev_ok else frozenset()) \
-            | names(" " + index.articles[s.article_id].title)
-        new_number = bool(f.numbers - set(numbers(question))) or bool(
-            (f.words & _all_number_words()) - q_words)
-        new_name = bool(f.names - {fold(w) for w in q_words} - q_names)
+        ctx_names = f.names | (sentence_facts(index, si - 1).names if prev_ok else frozenset()) | t_names
+        new_number = bool(f.numbers - q_all_numbers) or bool((f.words & _folded("number_words")) - q_words)
+        new_name = bool(f.names - q_folded_names)
         has_date = f.has_date
         rows.append((
             float(dense[k]),
@@ -329,14 +325,11 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
 
 def _known(index: IndexData, hidden: Mapping[str, int] | None):
     """Is a BM25 token anywhere in the corpus (outside ``hidden``, when given)?"""
-    vocab = index.bm25.vocab_dict
     if not hidden:
+        vocab = index.bm25.vocab_dict
         return lambda t: t in vocab
-    cache = index.cache.get("df")
-    if cache is None:
-        df = np.diff(np.asarray(index.bm25.scores["indptr"]))
-        cache = index.cache["df"] = {tok: int(df[j]) for tok, j in vocab.items() if j < len(df)}
-    return lambda t: cache.get(t, 0) - hidden.get(t, 0) > 0
+    df = document_frequency(index)
+    return lambda t: df.get(t, 0) - hidden.get(t, 0) > 0
 
 
 def _unknown_share(question: str, known) -> float:

@@ -41,7 +41,7 @@ from assistant.config import Settings  # noqa: E402
 from assistant.embed import load_embedder  # noqa: E402
 from assistant.index import build_index, load_index  # noqa: E402
 from assistant.reader import (  # noqa: E402
-    MODEL_DIR, QUESTION_FEATURES, SENTENCE_FEATURES, Reader, build_candidates, candidate_sentences,
+    MODEL_DIR, QUESTION_FEATURES, SENTENCE_FEATURES, Reader, build_candidates,
 )
 from assistant.retrieve import retrieve  # noqa: E402
 from assistant.text import fold, sentence_spans, stems  # noqa: E402
@@ -314,12 +314,11 @@ def figures(conf: np.ndarray, y: np.ndarray, kinds: list[str], t: float) -> dict
     kinds_a = np.asarray(kinds)
     ans = kinds_a == "answerable"
     out = {
-        "answer_hit": float(np.mean((conf >= t) & (y == 1))[()] if ans.any() else np.nan),
+        "answer_hit": float(np.mean((conf[ans] >= t) & (y[ans] == 1))) if ans.any() else float("nan"),
         "false_refusals": float(np.mean(conf[ans] < t)) if ans.any() else float("nan"),
         "near_topic_abstention": float(np.mean(conf[kinds_a == "near"] < t)) if (kinds_a == "near").any() else float("nan"),
         "off_topic_abstention": float(np.mean(conf[kinds_a == "off"] < t)) if (kinds_a == "off").any() else float("nan"),
     }
-    out["answer_hit"] = float(np.mean((conf[ans] >= t) & (y[ans] == 1))) if ans.any() else float("nan")
     return out
 
 
