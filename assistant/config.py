@@ -60,6 +60,17 @@ class Settings:
     max_answer_sentences: int = 3
     max_question_chars: int = 1000
     exact_search_max: int = 20000
+    #: where the chunk vectors are searched: ``faiss`` (embedded, default) or ``qdrant``
+    #: (``pip install 'assistant[qdrant]'``; see README "Ray and Qdrant").
+    store: str = "faiss"
+    #: Qdrant server URL (``http://localhost:6333``); None: local mode in ``qdrant_path``.
+    qdrant_url: str | None = None
+    #: local-mode folder (one process at a time); None: ``<index_dir>/qdrant``.
+    qdrant_path: Path | None = None
+    #: the environment variable holding the Qdrant API key (the key itself is never a setting).
+    qdrant_api_key_env: str = "QDRANT_API_KEY"
+    #: prefix of this index's collections: each build writes ``<prefix>-<version>``.
+    qdrant_collection: str = "assistant"
     #: LLM settings (optional, see README): ``openai-compatible`` | ``ollama`` | ``gguf``.
     llm_provider: str | None = None
     llm_base_url: str | None = None
@@ -90,6 +101,8 @@ class Settings:
             raise ConfigError(
                 f"llm_provider must be openai-compatible, ollama or gguf, not {self.llm_provider!r}"
             )
+        if self.store not in {"faiss", "qdrant"}:
+            raise ConfigError(f"store must be faiss or qdrant, not {self.store!r}")
         if self.llm_on_unverified not in {"drop", "answer"}:
             raise ConfigError("llm_on_unverified must be 'drop' or 'answer'")
 

@@ -140,10 +140,14 @@ class Assistant:
 
     @staticmethod
     def build_index(settings: Settings | None = None, *, rebuild: bool = False,
-                    progress: bool = False, embedder: LocalEmbedding | None = None) -> BuildReport:
-        """Build or update the index (only new or changed articles are embedded)."""
+                    progress: bool = False, embedder: LocalEmbedding | None = None,
+                    ray_address: str | None = None) -> BuildReport:
+        """Build or update the index (only new or changed articles are embedded).
+
+        ``ray_address`` spreads the embedding over a Ray cluster (``""``: start one locally).
+        """
         return build_index(settings or Settings.load(), rebuild=rebuild, progress=progress,
-                           embedder=embedder)
+                           embedder=embedder, ray_address=ray_address)
 
     @classmethod
     def load_or_build(cls, settings: Settings | None = None, *, progress: bool = False) -> "Assistant":

@@ -43,6 +43,7 @@ from .errors import (
     IndexNotFoundError,
 )
 from .ingest import load_corpus
+from .store import check_store, store_kind
 from .text import stems, words
 from .types import Article, Chunk, Sentence
 
@@ -159,6 +160,7 @@ def check_compatible(manifest: dict[str, Any], embedder_id: str, settings=None) 
             f"index built with BM25 tokenizer v{tokenizer}, this version uses v{TOKENIZER_VERSION}; {REBUILD_HINT}"
         )
     if settings is not None:
+        check_store(manifest, settings)
         chunking = manifest.get("chunking", {})
         wanted = {"max_tokens": settings.chunk_tokens, "overlap_tokens": settings.chunk_overlap_tokens}
         if chunking and {k: chunking.get(k) for k in wanted} != wanted:
@@ -191,7 +193,7 @@ def load_index(index_dir: Path, embedder_id: str | None = None, settings=None) -
         sents = [Sentence(r[0], r[1], r[2]) for r in _read_jsonl(path / "sentences.jsonl")]
         chunk_vectors = np.load(path / "chunk_vectors.npy", allow_pickle=False)
         sentence_vectors = np.load(path / "sentence_vectors.npy", allow_pickle=False)
-        vector_store = _load_vector_store(path)
+        vector_store = _load_vector_store(path) if store_kind(manifest) == "faiss" else None
         bm25 = _load_bm25(path)
     except IndexCorruptError:
         raise
@@ -199,14 +201,17 @@ def load_index(index_dir: Path, embedder_id: str | None = None, settings=None) -
         raise IndexCorruptError(
             f"index at {path} is damaged ({type(exc).__name__}: {exc}); {REBUILD_HINT}"
         ) from None
+    if vector_store is None:
+        vector_store = _open_qdrant(manifest, path, index_dir, settings)
     dim = manifest.get("embedder", {}).get("dimension")
     problems = []
     if chunk_vectors.shape != (len(chunks), dim):
         problems.append(f"chunk vectors {chunk_vectors.shape} for {len(chunks)} chunks of dim {dim}")
     if sentence_vectors.shape != (len(sents), dim):
         problems.append(f"sentence vectors {sentence_vectors.shape} for {len(sents)} sentences")
-    if vector_store.client.ntotal != len(chunks):
-        problems.append(f"FAISS holds {vector_store.client.ntotal} vectors for {len(chunks)} chunks")
+    dense_total = vector_store.client.ntotal if store_kind(manifest) == "faiss" else vector_store.count()
+    if dense_total != len(chunks):
+        problems.append(f"{store_kind(manifest)} holds {dense_total} vectors for {len(chunks)} chunks")
     if set(manifest.get("articles", {})) != set(articles):
         problems.append("manifest and articles disagree")
     if problems:
@@ -231,6 +236,14 @@ def _load_vector_store(path: Path):
     if hnsw is not None:
         hnsw.efSearch = 128
     return store
+
+
+def _open_qdrant(manifest: dict[str, Any], path: Path, index_dir: Path, settings):
+    from .config import Settings
+    from .store.qdrant import open_collection
+
+    settings = settings or Settings.load({"index_dir": index_dir})
+    return open_collection(settings, manifest["store"], path)
 
 
 def _load_bm25(path: Path):
@@ -262,11 +275,13 @@ def build_index(
     embedder: LocalEmbedding | None = None,
     rebuild: bool = False,
     progress: bool = False,
+    ray_address: str | None = None,
 ) -> BuildReport:
     """Build or update the index at ``settings.index_dir`` from ``settings.corpus_dir``.
 
     Only new or changed articles are embedded; removed ones are dropped. With
     ``rebuild=True`` everything is embedded again (needed after changing embedder).
+    ``ray_address`` (``""``: a local Ray) spreads the embedding over a Ray cluster.
     """
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
@@ -276,7 +291,9 @@ def build_index(
         old: IndexData | None = None
         if not rebuild:
             try:
-                old = load_index(index_dir, embedder.embedder_id, settings)
+                # vectors do not depend on the store: switching store re-uses them
+                built_for = settings.replace(store=store_kind(read_manifest(index_dir)))
+                old = load_index(index_dir, embedder.embedder_id, built_for)
             except IndexNotFoundError:
                 old = None
         old_hashes = old.manifest["articles"] if old else {}
@@ -297,7 +314,13 @@ def build_index(
 
         params = dict(max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens,
                       count_tokens=embedder.count_tokens)
-        fresh = _embed_articles(todo, embedder, params, progress)
+        if ray_address is None:
+            fresh = _embed_articles(todo, embedder, params, progress)
+        else:
+            from .distributed import ray_encoder
+
+            with ray_encoder(settings, embedder, ray_address) as encoder:
+                fresh = _embed_articles(todo, encoder, params, progress)
         per_article: dict[str, tuple[list[Chunk], np.ndarray, list[Sentence], np.ndarray]] = dict(fresh)
         if old:
             for aid in report_sets["unchanged"]:
@@ -330,8 +353,15 @@ def build_index(
             "corpus_dir": str(Path(settings.corpus_dir).resolve()),
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+        if settings.store == "qdrant":
+            from .store.qdrant import current_collection, retire_collections, write_collection
+
+            previous = current_collection(index_dir)
+            manifest["store"] = write_collection(settings, chunks, chunk_vectors, {a.id: a for a in articles})
         final = _write_version(index_dir, manifest, articles, chunks, chunk_vectors, sents,
                                sentence_vectors, settings.exact_search_max)
+        if settings.store == "qdrant":
+            retire_collections(settings, keep={manifest["store"]["collection"], previous})
         embedded = sum(len(v[0]) + len(v[2]) for v in fresh.values())
     report = BuildReport(final, tuple(report_sets["added"]), tuple(report_sets["changed"]),
                          tuple(removed), tuple(report_sets["unchanged"]), len(chunks), len(sents),
@@ -426,8 +456,9 @@ def _write_version(index_dir: Path, manifest, articles, chunks, chunk_vectors, s
                 fh.write(json.dumps([s.article_id, s.start, s.end]) + "\n")
         np.save(tmp / "chunk_vectors.npy", chunk_vectors.astype(np.float32))
         np.save(tmp / "sentence_vectors.npy", sentence_vectors.astype(np.float32))
-        store = _make_vector_store(chunk_vectors, chunks, by_id, exact_max)
-        store.persist(persist_path=str(tmp / "faiss.index"))
+        if store_kind(manifest) == "faiss":
+            store = _make_vector_store(chunk_vectors, chunks, by_id, exact_max)
+            store.persist(persist_path=str(tmp / "faiss.index"))
         bm25 = bm25s.BM25()
         bm25.index([stems(by_id[c.article_id].title + "\n" + c.text) or ["_"] for c in chunks],
                    show_progress=False)

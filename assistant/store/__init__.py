@@ -1,0 +1,36 @@
+"""Where the chunk vectors are searched: FAISS (embedded, the default) or Qdrant.
+
+Every dense store answers the one question ``retrieve.dense_search`` asks, through
+llama-index's vector-store interface: ``query(VectorStoreQuery)`` returns a
+``VectorStoreQueryResult`` whose ``ids`` are chunk positions (rows of
+``IndexData.chunks``) and whose ``similarities`` are inner products of unit
+vectors. ``FaissVectorStore`` gives that as it is (FAISS ids are row numbers);
+``qdrant.QdrantChunkStore`` maps Qdrant's point ids back to positions. Nothing
+above the store knows which one it talks to.
+
+The FAISS side still lives in ``assistant/index.py``; the manifest records the
+store of each index version under ``"store"`` (absent: FAISS).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import IndexMismatchError
+
+STORES = ("faiss", "qdrant")
+
+
+def store_kind(manifest: dict[str, Any]) -> str:
+    """The store an index version was built for (indexes from before this field: FAISS)."""
+    return manifest.get("store", {}).get("kind", "faiss")
+
+
+def check_store(manifest: dict[str, Any], settings) -> None:
+    """IndexMismatchError when the index was built for another store than configured."""
+    built, wanted = store_kind(manifest), settings.store
+    if built != wanted:
+        raise IndexMismatchError(
+            f"index built for store {built}, but store = {wanted} is configured; "
+            f"run `assistant index --rebuild` (or set ASSISTANT_STORE={built})"
+        )
