@@ -105,9 +105,17 @@ def close_clients() -> None:
 def _unavailable(settings, exc: Exception) -> BackendUnavailableError:
     # Qdrant's own messages can echo request headers: name the server and the error type only.
     status = getattr(exc, "status_code", None)
+    source = getattr(exc, "source", None)  # ResponseHandlingException: the transport error
+    if status in (401, 403):
+        return BackendUnavailableError(
+            f"Qdrant at {where(settings)} refused the request (HTTP {status}); "
+            f"check the API key in ${settings.qdrant_api_key_env}")
+    if source is not None:
+        return BackendUnavailableError(
+            f"cannot reach Qdrant at {where(settings)} ({type(source).__name__}); is the server "
+            "running? (`docker compose up -d qdrant`)")
     detail = f"HTTP {status}" if status else type(exc).__name__
-    hint = "; check the API key in $" + settings.qdrant_api_key_env if status in (401, 403) else ""
-    return BackendUnavailableError(f"Qdrant at {where(settings)} failed ({detail}){hint}")
+    return BackendUnavailableError(f"Qdrant at {where(settings)} failed ({detail})")
 
 
 def write_collection(settings, chunks, vectors: np.ndarray, articles: dict) -> dict[str, Any]:
