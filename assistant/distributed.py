@@ -86,7 +86,13 @@ class RayPassageEncoder:
         self.actors = max(1, cpus // self._threads)
         remote = ray.remote(num_cpus=min(self._threads, cpus))(_EncoderActor)
         actors = [remote.remote(self._spec, self._threads) for _ in range(self.actors)]
-        ids = set(ray.get([a.embedder_id.remote() for a in actors]))
+        try:
+            ids = set(ray.get([a.embedder_id.remote() for a in actors]))
+        except ray.exceptions.RayError as exc:
+            raise BackendUnavailableError(
+                f"Ray workers could not load embedder {self._spec} ({_first_line(exc)}); "
+                "install the same assistant and embedder versions on every node"
+            ) from None
         if ids != {self._expected_id}:
             raise BackendUnavailableError(
                 f"Ray workers load embedder {sorted(ids)}, the driver {self._expected_id}; "
@@ -107,10 +113,13 @@ class RayPassageEncoder:
         step = batch_size * BATCHES_PER_TASK
         runs = [texts[i:i + step] for i in range(0, len(texts), step)]
         out = []
-        for run, vectors in zip(runs, self._pool.map(lambda a, r: a.encode.remote(r, batch_size), runs)):
-            out.append(vectors)
-            if progress is not None:
-                progress(len(run))
+        try:
+            for run, vectors in zip(runs, self._pool.map(lambda a, r: a.encode.remote(r, batch_size), runs)):
+                out.append(vectors)
+                if progress is not None:
+                    progress(len(run))
+        except self._ray.exceptions.RayError as exc:
+            raise BackendUnavailableError(f"embedding on Ray failed ({_first_line(exc)})") from None
         return np.vstack(out)
 
     def close(self) -> None:
@@ -118,6 +127,12 @@ class RayPassageEncoder:
         if self._started_ray:
             self._ray.shutdown()
             self._started_ray = False
+
+
+def _first_line(exc: Exception) -> str:
+    # Ray's errors carry the remote traceback; a one-line message keeps its last line.
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[-1].strip()}" if lines else type(exc).__name__
 
 
 @contextlib.contextmanager

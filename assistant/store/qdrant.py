@@ -183,14 +183,18 @@ def retire_collections(settings, keep: set[str | None]) -> None:
 class QdrantChunkStore:
     """A Qdrant collection behind FAISS's contract: ``query().ids`` are chunk positions."""
 
-    def __init__(self, store, collection: str) -> None:
+    def __init__(self, store, collection: str, settings) -> None:
         self.store = store
         self.collection = collection
+        self._settings = settings
 
     def query(self, query, **kwargs: Any):
         from llama_index.core.vector_stores.types import VectorStoreQueryResult
 
-        result = self.store.query(query, **kwargs)
+        try:
+            result = self.store.query(query, **kwargs)
+        except Exception as exc:  # a server gone mid-session: one line, not a traceback
+            raise _unavailable(self._settings, exc) from None
         ids = [str(int(n.metadata["position"])) for n in result.nodes or []]
         return VectorStoreQueryResult(nodes=result.nodes, similarities=result.similarities, ids=ids)
 
@@ -213,4 +217,4 @@ def open_collection(settings, entry: dict[str, Any], index_path: Path) -> Qdrant
             "does not hold; run `assistant index --rebuild`"
         )
     store = QdrantVectorStore(collection_name=name, client=c, index_doc_id=False)
-    return QdrantChunkStore(store, name)
+    return QdrantChunkStore(store, name, settings)
