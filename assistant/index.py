@@ -14,7 +14,7 @@ Layout of ``index/``::
       .work/                                embedded batches of a build in progress
 
 What is embedded: every sentence, once, with its article's title; a chunk's vector is
-the normalised mean of its sentences' vectors (sentences are what the reader ranks, and
+the length-weighted mean of its sentences' vectors (sentences are what the reader ranks, and
 embedding them costs less than embedding the chunks, whose overlap embeds text twice).
 Batches are checkpointed in ``.work/`` so a killed build resumes where it stopped.
 
@@ -105,23 +105,27 @@ class BuildReport:
 
 
 class BoundedCache(OrderedDict):
-    """A dict that forgets its least recently used entries beyond ``maxsize``."""
+    """A dict that forgets its least recently used entries beyond ``maxsize`` (thread-safe
+    for ``get`` and item assignment, the two calls the answering stages make)."""
 
     def __init__(self, maxsize: int = CACHE_ITEMS) -> None:
         super().__init__()
         self.maxsize = maxsize
+        self._guard = threading.Lock()
 
     def get(self, key, default=None):
-        if key in self:
-            self.move_to_end(key)
-            return super().__getitem__(key)
-        return default
+        with self._guard:
+            if key in self:
+                self.move_to_end(key)
+                return super().__getitem__(key)
+            return default
 
     def __setitem__(self, key, value) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self.maxsize:
-            self.popitem(last=False)
+        with self._guard:
+            super().__setitem__(key, value)
+            self.move_to_end(key)
+            while len(self) > self.maxsize:
+                self.popitem(last=False)
 
 
 class _Caches(dict):
@@ -202,6 +206,11 @@ class SentenceTable(Sequence):
     def __len__(self) -> int:
         return len(self._article_of)
 
+    @property
+    def spans(self) -> np.ndarray:
+        """(start, end) of every sentence, one row each."""
+        return self._spans
+
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
@@ -262,8 +271,14 @@ class IndexData:
         cached = self._chunk_sentences.get(chunk_index)
         if cached is None:
             c = self.chunks[chunk_index]
-            cached = [i for i in self.sentences_by_article.get(c.article_id, [])
-                      if self.sentences[i].start >= c.start and self.sentences[i].end <= c.end]
+            rows = self.sentences_by_article.get(c.article_id, [])
+            if isinstance(self.sentences, SentenceTable) and isinstance(rows, range):
+                spans = self.sentences.spans[rows.start:rows.stop]
+                inside = np.flatnonzero((spans[:, 0] >= c.start) & (spans[:, 1] <= c.end))
+                cached = [rows.start + int(i) for i in inside]
+            else:
+                cached = [i for i in rows
+                          if self.sentences[i].start >= c.start and self.sentences[i].end <= c.end]
             self._chunk_sentences[chunk_index] = cached
         return cached
 
@@ -496,7 +511,7 @@ def build_index(
             "chunking": {"max_tokens": settings.chunk_tokens, "overlap_tokens": settings.chunk_overlap_tokens,
                          "title_prefix": True, "unit": "sentence"},
             "vectors": {"dtype": np.dtype(VECTOR_DTYPE).name, "embedded": "sentences",
-                        "chunk_vector": "normalised mean of its sentences"},
+                        "chunk_vector": "length-weighted mean of its sentences, normalised"},
             "faiss": kind,
             "bm25": {"library": "bm25s", "tokens": "accent-folded French+English Snowball stems",
                      "tokenizer_version": TOKENIZER_VERSION},
@@ -625,15 +640,20 @@ def _embed_articles(todo: list[Article], embedder: LocalEmbedding, params: dict,
 
 def chunk_vectors_from(chunks: list[Chunk], sents: list[Sentence], sentence_vectors: np.ndarray,
                        embedder: LocalEmbedding | None = None) -> np.ndarray:
-    """Each chunk's vector: the normalised mean of the vectors of the sentences inside it."""
+    """Each chunk's vector: the mean of its sentences' vectors weighted by their length, normalised.
+
+    Weighting by length keeps a short heading line from counting as much as a long
+    sentence, as it would not in an embedding of the whole chunk (measured in the README).
+    """
     dim = sentence_vectors.shape[1] if sentence_vectors.ndim == 2 else (embedder.dimension if embedder else 0)
     out = np.zeros((len(chunks), dim), np.float32)
     starts = np.asarray([s.start for s in sents], np.int64)
     ends = np.asarray([s.end for s in sents], np.int64)
+    lengths = (ends - starts).astype(np.float32)
     for k, c in enumerate(chunks):
         inside = (starts >= c.start) & (ends <= c.end)
         if inside.any():
-            out[k] = sentence_vectors[inside].mean(axis=0)
+            out[k] = lengths[inside] @ sentence_vectors[inside]
         elif embedder is not None:  # cannot happen with sentence-aligned chunks; kept safe
             out[k] = embedder.embed_passages([c.text])[0]
     norms = np.linalg.norm(out, axis=1, keepdims=True)

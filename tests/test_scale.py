@@ -109,13 +109,15 @@ def test_loaded_index_is_memory_mapped_and_reads_articles_on_demand(corpus, tmp_
     assert report.disk_bytes == index_mod.disk_size(report.path) > 0
 
 
-def test_chunk_vectors_are_the_normalised_mean_of_their_sentences(corpus, tmp_path):
+def test_chunk_vectors_are_the_length_weighted_mean_of_their_sentences(corpus, tmp_path):
     settings = settings_for(corpus, tmp_path)
     build_index(settings, embedder=HashEmbedding())
     data = load_index(settings.index_dir, "test:hash", settings)
     for ci in range(len(data.chunks)):
-        sent = np.asarray(data.sentence_vectors[data.sentences_in_chunk(ci)], np.float32)
-        mean = sent.mean(axis=0)
+        ids = data.sentences_in_chunk(ci)
+        sent = np.asarray(data.sentence_vectors[ids], np.float32)
+        lengths = np.array([data.sentences[i].end - data.sentences[i].start for i in ids], np.float32)
+        mean = lengths @ sent
         np.testing.assert_allclose(data.chunk_vectors[ci], mean / np.linalg.norm(mean), atol=2e-3)
 
 
