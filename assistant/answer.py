@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .index import IndexData
 from .language import pack
 from .reader import ReaderResult, names
@@ -61,8 +63,9 @@ def select(index: IndexData, scored: list[ScoredSentence], confidence: float, qu
     chosen = [scored[0]]
 
     def repeats(cand: ScoredSentence) -> bool:
-        vec = index.sentence_vectors[cand.index]
-        return any(float(vec @ index.sentence_vectors[c.index]) > NEAR_DUPLICATE for c in chosen)
+        vec = np.asarray(index.sentence_vectors[cand.index], np.float32)
+        return any(float(vec @ np.asarray(index.sentence_vectors[c.index], np.float32)) > NEAR_DUPLICATE
+                   for c in chosen)
 
     for cand in scored[1:]:
         if len(chosen) >= cfg.max_sentences or cand.score < cfg.keep_probability:

@@ -185,9 +185,14 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.command == "index":
+        from .index import footprint
+
         report = Assistant.build_index(settings, rebuild=args.rebuild, progress=sys.stderr.isatty(),
                                        ray_address=args.ray)
         print(report.summary())
+        f = footprint(settings.index_dir)
+        print(f"index size {f['disk_mb']:.2f} MB on disk, {f['rss_mb']:.2f} MB of RSS to load; per 1,000 "
+              f"articles: {f['disk_mb_per_1k_articles']:.1f} MB on disk, {f['rss_mb_per_1k_articles']:.1f} MB RSS")
         return 0
     if args.command == "ask":
         Assistant.check_question(args.question, settings)

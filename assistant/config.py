@@ -59,6 +59,7 @@ class Settings:
     reader_model: Path | None = None
     max_answer_sentences: int = 3
     max_question_chars: int = 1000
+    #: up to this many chunks FAISS searches exactly; above, an IVF index (see README, Scale).
     exact_search_max: int = 20000
     #: where the chunk vectors are searched: ``faiss`` (embedded, default) or ``qdrant``
     #: (``pip install 'assistant[qdrant]'``; see README "Ray and Qdrant").
@@ -71,6 +72,8 @@ class Settings:
     qdrant_api_key_env: str = "QDRANT_API_KEY"
     #: prefix of this index's collections: each build writes ``<prefix>-<version>``.
     qdrant_collection: str = "assistant"
+    #: IVF lists searched per query above ``exact_search_max`` (recall against speed).
+    ann_nprobe: int = 32
     #: LLM settings (optional, see README): ``openai-compatible`` | ``ollama`` | ``gguf``.
     llm_provider: str | None = None
     llm_base_url: str | None = None
@@ -97,6 +100,8 @@ class Settings:
             raise ConfigError("chunk_tokens must be between 16 and 510 (the model's window)")
         if not 0 <= self.chunk_overlap_tokens < self.chunk_tokens:
             raise ConfigError("chunk_overlap_tokens must be >= 0 and below chunk_tokens")
+        if self.exact_search_max < 0 or self.ann_nprobe < 1:
+            raise ConfigError("exact_search_max must be >= 0 and ann_nprobe at least 1")
         if self.llm_provider not in {None, "openai-compatible", "ollama", "gguf"}:
             raise ConfigError(
                 f"llm_provider must be openai-compatible, ollama or gguf, not {self.llm_provider!r}"

@@ -63,6 +63,7 @@ class RayPassageEncoder:
                  dimension: int) -> None:
         self._ray = _import_ray()
         self.dimension = dimension
+        self.embedder_id = expected_id
         self._spec, self._threads = spec, max(1, int(threads))
         self._address = address or None
         self._expected_id = expected_id

@@ -6,10 +6,21 @@ Layout of ``index/``::
       current -> v-20261121T220000-ab12cd   (symlink, swapped atomically)
       v-.../manifest.json                   format, embedder, chunking, per-article hashes
       v-.../articles.jsonl                  the cleaned texts every offset refers to
+      v-.../articles.offsets.json           byte offset of each article's line, read on demand
       v-.../chunks.jsonl, chunk_vectors.npy
-      v-.../sentences.jsonl, sentence_vectors.npy
+      v-.../sentences.jsonl, sentence_vectors.npy   (vectors float16, memory-mapped)
       v-.../faiss.index                     via llama-index's FaissVectorStore
       v-.../bm25/                           bm25s
+      .work/                                embedded batches of a build in progress
+
+What is embedded: every sentence, once, with its article's title; a chunk's vector is
+the length-weighted mean of its sentences' vectors (sentences are what the reader ranks, and
+embedding them costs less than embedding the chunks, whose overlap embeds text twice).
+Batches are checkpointed in ``.work/`` so a killed build resumes where it stopped.
+
+Loaded indexes stay off the heap: vectors are memory-mapped float16, article texts are
+read from disk when asked for (a bounded cache keeps the recent ones), and chunks and
+sentences are compact arrays that make their ``Chunk``/``Sentence`` values on access.
 
 A build writes a new version folder and then replaces the ``current`` link in one
 ``rename``: a crash or Ctrl-C mid-build leaves the previous index in use. Articles
@@ -21,12 +32,16 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
 import secrets
 import shutil
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,16 +59,23 @@ from .errors import (
 )
 from .ingest import load_corpus
 from .store import check_store, store_kind
-from .text import stems, words
+from .text import stems
 from .types import Article, Chunk, Sentence
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+#: 4: float16 memory-mapped vectors, chunk vectors derived from sentences, article offsets.
+FORMAT_VERSION = 4
 #: bump when ``text.stems`` changes: BM25 postings built with other tokens would not match.
 TOKENIZER_VERSION = 2
 CURRENT = "current"
+WORK = ".work"
 REBUILD_HINT = "run `assistant index --rebuild`"
+#: how many articles, and derived per-sentence facts, a loaded index keeps in memory.
+CACHE_ITEMS = 4096
+#: texts per checkpointed batch: a kill mid-build loses at most one batch.
+CHECKPOINT_TEXTS = 256
+VECTOR_DTYPE = np.float16
 
 
 @dataclass(frozen=True)
@@ -69,49 +91,195 @@ class BuildReport:
     sentences: int
     embedded_texts: int
     seconds: float
+    #: batches taken from an interrupted build's checkpoints instead of embedded again
+    resumed_batches: int = 0
+    disk_bytes: int = 0
 
     def summary(self) -> str:
+        resumed = f" ({self.resumed_batches} batches resumed)" if self.resumed_batches else ""
         return (
             f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
             f"{len(self.unchanged)} unchanged; {self.chunks} chunks and {self.sentences} sentences, "
-            f"{self.embedded_texts} texts embedded in {self.seconds:.1f}s -> {self.path}"
+            f"{self.embedded_texts} texts embedded{resumed} in {self.seconds:.1f}s -> {self.path} "
+            f"({self.disk_bytes / 1e6:.1f} MB on disk)"
         )
+
+
+class BoundedCache(OrderedDict):
+    """A dict that forgets its least recently used entries beyond ``maxsize`` (thread-safe
+    for ``get`` and item assignment, the two calls the answering stages make)."""
+
+    def __init__(self, maxsize: int = CACHE_ITEMS) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+        self._guard = threading.Lock()
+
+    def get(self, key, default=None):
+        with self._guard:
+            if key in self:
+                self.move_to_end(key)
+                return super().__getitem__(key)
+            return default
+
+    def __setitem__(self, key, value) -> None:
+        with self._guard:
+            super().__setitem__(key, value)
+            self.move_to_end(key)
+            while len(self) > self.maxsize:
+                self.popitem(last=False)
+
+
+class _Caches(dict):
+    """``IndexData.cache``: a per-index memo whose per-item tables are bounded.
+
+    Answering stages call ``cache.setdefault(name, {})`` for a per-sentence or
+    per-article table; that table is a ``BoundedCache`` here, so a long-running
+    server's memory does not grow with the number of sentences it has seen.
+    """
+
+    def setdefault(self, key, default=None):
+        if key not in self and isinstance(default, dict) and not default:
+            default = BoundedCache()
+        return super().setdefault(key, default)
+
+
+class ArticleStore(Mapping):
+    """Articles by id, each read from ``articles.jsonl`` when first asked for."""
+
+    def __init__(self, path: Path, offsets: dict[str, int], maxsize: int = CACHE_ITEMS) -> None:
+        self._path = path
+        self._offsets = offsets
+        self._cache = BoundedCache(maxsize)
+        self._lock = threading.Lock()
+
+    def __getitem__(self, article_id: str) -> Article:
+        with self._lock:
+            article = self._cache.get(article_id)
+            if article is None:
+                offset = self._offsets[article_id]  # KeyError for an unknown id, as a dict
+                with self._path.open("rb") as fh:
+                    fh.seek(offset)
+                    article = _article(json.loads(fh.readline()))
+                self._cache[article_id] = article
+            return article
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._offsets)
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._offsets
+
+
+class ChunkTable(Sequence):
+    """The chunks as arrays; ``table[i]`` is a ``Chunk`` whose text is read on demand."""
+
+    def __init__(self, ids: list[str], article_ids: list[str], article_of: np.ndarray,
+                 spans: np.ndarray, articles: Mapping[str, Article]) -> None:
+        self.ids = ids
+        self._article_ids = article_ids
+        self._article_of = article_of
+        self._spans = spans
+        self._articles = articles
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        aid = self._article_ids[self._article_of[i]]
+        start, end = int(self._spans[i, 0]), int(self._spans[i, 1])
+        return Chunk(id=self.ids[i], article_id=aid, text=self._articles[aid].text[start:end],
+                     start=start, end=end)
+
+
+class SentenceTable(Sequence):
+    """The sentences as arrays; ``table[i]`` is a ``Sentence``."""
+
+    def __init__(self, article_ids: list[str], article_of: np.ndarray, spans: np.ndarray) -> None:
+        self._article_ids = article_ids
+        self._article_of = article_of
+        self._spans = spans
+
+    def __len__(self) -> int:
+        return len(self._article_of)
+
+    @property
+    def spans(self) -> np.ndarray:
+        """(start, end) of every sentence, one row each."""
+        return self._spans
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return Sentence(self._article_ids[self._article_of[i]], int(self._spans[i, 0]), int(self._spans[i, 1]))
+
+
+def _ranges(article_ids: list[str], article_of: np.ndarray) -> dict[str, range]:
+    """Article id -> the range of rows it owns (rows are grouped by article)."""
+    out: dict[str, range] = {}
+    if len(article_of):
+        cuts = np.flatnonzero(np.diff(article_of)) + 1
+        bounds = np.concatenate([[0], cuts, [len(article_of)]])
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            out[article_ids[article_of[lo]]] = range(int(lo), int(hi))
+    return out
 
 
 @dataclass
 class IndexData:
-    """A loaded index: everything retrieval and answering read, nothing they write."""
+    """A loaded index: everything retrieval and answering read, nothing they write.
+
+    ``articles`` is a mapping, ``chunks`` and ``sentences`` are sequences and the
+    vectors are (memory-mapped) arrays; in a freshly built or loaded index all of them
+    are the compact, on-demand kinds above.
+    """
 
     path: Path
     manifest: dict[str, Any]
-    articles: dict[str, Article]
-    chunks: list[Chunk]
+    articles: Mapping[str, Article]
+    chunks: Sequence[Chunk]
     chunk_vectors: np.ndarray
-    sentences: list[Sentence]
+    sentences: Sequence[Sentence]
     sentence_vectors: np.ndarray
     vector_store: Any
     bm25: Any
-    sentences_by_article: dict[str, list[int]] = field(default_factory=dict)
-    vocabulary: frozenset[str] = frozenset()
+    sentences_by_article: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    chunks_by_article: Mapping[str, Sequence[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        by_article: dict[str, list[int]] = {}
-        for i, s in enumerate(self.sentences):
-            by_article.setdefault(s.article_id, []).append(i)
-        self.sentences_by_article = by_article
-        self.vocabulary = frozenset(w for a in self.articles.values() for w in words(a.title + " " + a.text))
-        self._chunk_sentences: dict[int, list[int]] = {}
-        self.chunk_positions = {c.id: i for i, c in enumerate(self.chunks)}
+        if not self.sentences_by_article:
+            by_article: dict[str, list[int]] = {}
+            for i, s in enumerate(self.sentences):
+                by_article.setdefault(s.article_id, []).append(i)
+            self.sentences_by_article = by_article
+        if not self.chunks_by_article:
+            chunk_rows: dict[str, list[int]] = {}
+            for i, c in enumerate(self.chunks):
+                chunk_rows.setdefault(c.article_id, []).append(i)
+            self.chunks_by_article = chunk_rows
+        self._chunk_sentences: BoundedCache = BoundedCache()
+        ids = self.chunks.ids if isinstance(self.chunks, ChunkTable) else [c.id for c in self.chunks]
+        self.chunk_positions = {cid: i for i, cid in enumerate(ids)}
         #: derived per-sentence and per-token facts, filled on first use by the answering stages
-        self.cache: dict[str, Any] = {}
+        self.cache: dict[str, Any] = _Caches()
 
     def sentences_in_chunk(self, chunk_index: int) -> list[int]:
         """Indices (into ``sentences``) of the sentences inside one chunk, cached."""
         cached = self._chunk_sentences.get(chunk_index)
         if cached is None:
             c = self.chunks[chunk_index]
-            cached = [i for i in self.sentences_by_article.get(c.article_id, [])
-                      if self.sentences[i].start >= c.start and self.sentences[i].end <= c.end]
+            rows = self.sentences_by_article.get(c.article_id, [])
+            if isinstance(self.sentences, SentenceTable) and isinstance(rows, range):
+                spans = self.sentences.spans[rows.start:rows.stop]
+                inside = np.flatnonzero((spans[:, 0] >= c.start) & (spans[:, 1] <= c.end))
+                cached = [rows.start + int(i) for i in inside]
+            else:
+                cached = [i for i in rows
+                          if self.sentences[i].start >= c.start and self.sentences[i].end <= c.end]
             self._chunk_sentences[chunk_index] = cached
         return cached
 
@@ -176,24 +344,11 @@ def load_index(index_dir: Path, embedder_id: str | None = None, settings=None) -
     if embedder_id is not None:
         check_compatible(manifest, embedder_id, settings)
     try:
-        articles = {
-            r["id"]: Article(
-                id=r["id"], title=r["title"], text=r["text"],
-                path=Path(r["path"]) if r.get("path") else None,
-                language=r.get("language", "fr"), metadata=r.get("metadata", {}),
-                content_hash=r.get("content_hash", ""),
-            )
-            for r in _read_jsonl(path / "articles.jsonl")
-        }
-        chunks = [
-            Chunk(id=r["id"], article_id=r["article_id"], start=r["start"], end=r["end"],
-                  text=articles[r["article_id"]].text[r["start"]:r["end"]])
-            for r in _read_jsonl(path / "chunks.jsonl")
-        ]
-        sents = [Sentence(r[0], r[1], r[2]) for r in _read_jsonl(path / "sentences.jsonl")]
-        chunk_vectors = np.load(path / "chunk_vectors.npy", allow_pickle=False)
-        sentence_vectors = np.load(path / "sentence_vectors.npy", allow_pickle=False)
-        vector_store = _load_vector_store(path) if store_kind(manifest) == "faiss" else None
+        articles, chunks, sents = _load_tables(path)
+        chunk_vectors = np.load(path / "chunk_vectors.npy", mmap_mode="r", allow_pickle=False)
+        sentence_vectors = np.load(path / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False)
+        vector_store = (_load_vector_store(path, manifest.get("faiss", {}))
+                        if store_kind(manifest) == "faiss" else None)
         bm25 = _load_bm25(path)
     except IndexCorruptError:
         raise
@@ -217,7 +372,35 @@ def load_index(index_dir: Path, embedder_id: str | None = None, settings=None) -
     if problems:
         raise IndexCorruptError(f"index at {path} is inconsistent ({'; '.join(problems)}); {REBUILD_HINT}")
     return IndexData(path, manifest, articles, chunks, chunk_vectors, sents, sentence_vectors,
-                     vector_store, bm25)
+                     vector_store, bm25, sentences_by_article=_ranges(sents._article_ids, sents._article_of),
+                     chunks_by_article=_ranges(chunks._article_ids, chunks._article_of))
+
+
+def _article(r: dict[str, Any]) -> Article:
+    return Article(id=r["id"], title=r["title"], text=r["text"],
+                   path=Path(r["path"]) if r.get("path") else None,
+                   language=r.get("language", "fr"), metadata=r.get("metadata", {}),
+                   content_hash=r.get("content_hash", ""))
+
+
+def _load_tables(path: Path) -> tuple[ArticleStore, ChunkTable, SentenceTable]:
+    offsets = json.loads((path / "articles.offsets.json").read_text(encoding="utf-8"))
+    articles = ArticleStore(path / "articles.jsonl", offsets)
+    article_ids = list(offsets)
+    position = {aid: i for i, aid in enumerate(article_ids)}
+    chunk_ids, chunk_of, chunk_spans = [], [], []
+    for r in _read_jsonl(path / "chunks.jsonl"):
+        chunk_ids.append(r["id"])
+        chunk_of.append(position[r["article_id"]])
+        chunk_spans.append((r["start"], r["end"]))
+    sent_of, sent_spans = [], []
+    for r in _read_jsonl(path / "sentences.jsonl"):
+        sent_of.append(position[r[0]])
+        sent_spans.append((r[1], r[2]))
+    spans = lambda rows: np.asarray(rows, dtype=np.int64).reshape(-1, 2)  # noqa: E731
+    chunks = ChunkTable(chunk_ids, article_ids, np.asarray(chunk_of, np.int32), spans(chunk_spans), articles)
+    sents = SentenceTable(article_ids, np.asarray(sent_of, np.int32), spans(sent_spans))
+    return articles, chunks, sents
 
 
 def _read_jsonl(path: Path) -> Iterator[Any]:
@@ -227,15 +410,14 @@ def _read_jsonl(path: Path) -> Iterator[Any]:
                 yield json.loads(line)
 
 
-def _load_vector_store(path: Path):
+def _load_vector_store(path: Path, kind: dict[str, Any]):
     import faiss
     from llama_index.vector_stores.faiss import FaissVectorStore
 
-    store = FaissVectorStore(faiss_index=faiss.read_index(str(path / "faiss.index")))
-    hnsw = getattr(store.client, "hnsw", None)
-    if hnsw is not None:
-        hnsw.efSearch = 128
-    return store
+    index = faiss.read_index(str(path / "faiss.index"))
+    if "nprobe" in kind:
+        faiss.extract_index_ivf(index).nprobe = int(kind["nprobe"])
+    return FaissVectorStore(faiss_index=index)
 
 
 def _open_qdrant(manifest: dict[str, Any], path: Path, index_dir: Path, settings):
@@ -282,6 +464,8 @@ def build_index(
     Only new or changed articles are embedded; removed ones are dropped. With
     ``rebuild=True`` everything is embedded again (needed after changing embedder).
     ``ray_address`` (``""``: a local Ray) spreads the embedding over a Ray cluster.
+    Embedded batches are checkpointed under ``index/.work/`` until the new version is
+    in place, so a build killed midway resumes from them (``BuildReport.resumed_batches``).
     """
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
@@ -296,6 +480,10 @@ def build_index(
                 old = load_index(index_dir, embedder.embedder_id, built_for)
             except IndexNotFoundError:
                 old = None
+            except IndexMismatchError as exc:
+                if "index format" not in str(exc):
+                    raise
+                log.info("index: %s; building it again in the new format", exc)
         old_hashes = old.manifest["articles"] if old else {}
         new_ids = {a.id for a in articles}
         report_sets: dict[str, list[str]] = {"added": [], "changed": [], "unchanged": []}
@@ -314,13 +502,14 @@ def build_index(
 
         params = dict(max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens,
                       count_tokens=embedder.count_tokens)
+        work = index_dir / WORK / _slug(embedder.embedder_id)
         if ray_address is None:
-            fresh = _embed_articles(todo, embedder, params, progress)
+            fresh, embedded, resumed = _embed_articles(todo, embedder, params, progress, work)
         else:
             from .distributed import ray_encoder
 
             with ray_encoder(settings, embedder, ray_address) as encoder:
-                fresh = _embed_articles(todo, encoder, params, progress)
+                fresh, embedded, resumed = _embed_articles(todo, encoder, params, progress, work)
         per_article: dict[str, tuple[list[Chunk], np.ndarray, list[Sentence], np.ndarray]] = dict(fresh)
         if old:
             for aid in report_sets["unchanged"]:
@@ -338,13 +527,16 @@ def build_index(
         dim = embedder.dimension
         chunk_vectors = np.vstack(cvecs) if cvecs else np.zeros((0, dim), np.float32)
         sentence_vectors = np.vstack(svecs) if svecs else np.zeros((0, dim), np.float32)
+        kind = faiss_kind(len(chunks), settings.exact_search_max, settings.ann_nprobe)
 
         manifest = {
             "format_version": FORMAT_VERSION,
             "embedder": {"id": embedder.embedder_id, "dimension": dim},
             "chunking": {"max_tokens": settings.chunk_tokens, "overlap_tokens": settings.chunk_overlap_tokens,
                          "title_prefix": True, "unit": "sentence"},
-            "faiss": _faiss_kind(len(chunks), settings.exact_search_max),
+            "vectors": {"dtype": np.dtype(VECTOR_DTYPE).name, "embedded": "sentences",
+                        "chunk_vector": "length-weighted mean of its sentences, normalised"},
+            "faiss": kind,
             "bm25": {"library": "bm25s", "tokens": "accent-folded French+English Snowball stems",
                      "tokenizer_version": TOKENIZER_VERSION},
             "articles": {a.id: {"hash": a.content_hash, "title": a.title,
@@ -359,81 +551,203 @@ def build_index(
             previous = current_collection(index_dir)
             manifest["store"] = write_collection(settings, chunks, chunk_vectors, {a.id: a for a in articles})
         final = _write_version(index_dir, manifest, articles, chunks, chunk_vectors, sents,
-                               sentence_vectors, settings.exact_search_max)
+                               sentence_vectors, kind)
         if settings.store == "qdrant":
             retire_collections(settings, keep={manifest["store"]["collection"], previous})
-        embedded = sum(len(v[0]) + len(v[2]) for v in fresh.values())
+        shutil.rmtree(index_dir / WORK, ignore_errors=True)
     report = BuildReport(final, tuple(report_sets["added"]), tuple(report_sets["changed"]),
                          tuple(removed), tuple(report_sets["unchanged"]), len(chunks), len(sents),
-                         embedded, time.perf_counter() - t0)
+                         embedded, time.perf_counter() - t0, resumed, disk_size(final))
     log.info("index: %s", report.summary())
     return report
 
 
-def _embed_articles(todo: list[Article], embedder: LocalEmbedding, params: dict, progress: bool):
+def disk_size(path: Path) -> int:
+    """Bytes the files under ``path`` take."""
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def footprint(index_dir: Path) -> dict[str, float]:
+    """Index size on disk and the RSS a fresh process gains by loading it, with both per
+    1,000 articles (measured in a subprocess so this process's own memory does not count)."""
+    import subprocess
+    import sys
+
+    path = resolve(index_dir)
+    articles = max(1, int(read_manifest(index_dir).get("counts", {}).get("articles", 0)))
+    code = "import json, sys; from assistant.index import _loading_rss_mb; print(json.dumps(_loading_rss_mb(sys.argv[1])))"
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env)
+    rss = float(json.loads(proc.stdout.strip().splitlines()[-1])) if proc.returncode == 0 else float("nan")
+    disk = disk_size(path) / 1e6
+    return {"disk_mb": disk, "rss_mb": rss, "articles": articles,
+            "disk_mb_per_1k_articles": disk / articles * 1000, "rss_mb_per_1k_articles": rss / articles * 1000}
+
+
+def _loading_rss_mb(index_dir: str) -> float:
+    import faiss  # noqa: F401  (the libraries are the process's cost, not the index's)
+    import bm25s  # noqa: F401
+    from llama_index.vector_stores.faiss import FaissVectorStore  # noqa: F401
+
+    def rss() -> float:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+    before = rss()
+    data = load_index(Path(index_dir))
+    after = rss()
+    del data
+    return after - before
+
+
+def _slug(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _batches(work: list[tuple[Article, list[Chunk], list[Sentence]]], size: int):
+    """Whole articles grouped into batches of about ``size`` sentences."""
+    batch: list[tuple[Article, list[Chunk], list[Sentence]]] = []
+    n = 0
+    for item in work:
+        batch.append(item)
+        n += len(item[2])
+        if n >= size:
+            yield batch
+            batch, n = [], 0
+    if batch:
+        yield batch
+
+
+def _embed_articles(todo: list[Article], embedder: LocalEmbedding, params: dict, progress: bool,
+                    work_dir: Path):
+    """Chunks, chunk vectors, sentences and sentence vectors of each article in ``todo``.
+
+    Returns (per article, texts embedded now, batches reused from ``work_dir``).
+    """
     work = []
     for a in todo:
-        chunks = chunk_article(a, **params)
-        sents = article_sentences(a)
-        work.append((a, chunks, sents))
-    texts = [embedding_text(a.title, c.text) for a, cs, _ in work for c in cs]
-    texts += [embedding_text(a.title, a.text[s.start:s.end]) for a, _, ss in work for s in ss]
+        work.append((a, chunk_article(a, **params), article_sentences(a)))
+    total = sum(len(ss) for _, _, ss in work)
     bar = None
-    if progress and texts:
+    if progress and total:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(texts), desc="embedding", unit="text")
-    vectors = embedder.embed_passages(texts, progress=bar.update if bar else None)
-    if bar:
-        bar.close()
-    out, i = {}, 0
-    n_chunks = sum(len(cs) for _, cs, _ in work)
-    j = n_chunks
-    for a, cs, ss in work:
-        out[a.id] = (cs, vectors[i:i + len(cs)], ss, vectors[j:j + len(ss)])
-        i += len(cs)
-        j += len(ss)
-    return out
+        bar = tqdm(total=total, desc="embedding", unit="sentence")
+    out: dict[str, tuple[list[Chunk], np.ndarray, list[Sentence], np.ndarray]] = {}
+    embedded = resumed = 0
+    work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        for batch in _batches(work, CHECKPOINT_TEXTS):
+            texts = [embedding_text(a.title, a.text[s.start:s.end]) for a, _, ss in batch for s in ss]
+            key = hashlib.sha1("\x00".join([embedder.embedder_id, *texts]).encode("utf-8")).hexdigest()
+            saved = work_dir / f"{key}.npy"
+            vectors = None
+            if saved.is_file():
+                with contextlib.suppress(ValueError, OSError):
+                    vectors = np.load(saved, allow_pickle=False)
+                if vectors is not None and vectors.shape != (len(texts), embedder.dimension):
+                    vectors = None
+            if vectors is None:
+                vectors = embedder.embed_passages(texts, progress=bar.update if bar else None)
+                tmp = work_dir / f".{key}.tmp.npy"
+                np.save(tmp, vectors.astype(np.float32))
+                os.replace(tmp, saved)
+                embedded += len(texts)
+            else:
+                resumed += 1
+                if bar:
+                    bar.update(len(texts))
+            i = 0
+            for a, cs, ss in batch:
+                sv = vectors[i:i + len(ss)]
+                i += len(ss)
+                out[a.id] = (cs, chunk_vectors_from(cs, ss, sv, embedder), ss, sv)
+    finally:
+        if bar:
+            bar.close()
+    return out, embedded, resumed
+
+
+def chunk_vectors_from(chunks: list[Chunk], sents: list[Sentence], sentence_vectors: np.ndarray,
+                       embedder: LocalEmbedding | None = None) -> np.ndarray:
+    """Each chunk's vector: the mean of its sentences' vectors weighted by their length, normalised.
+
+    Weighting by length keeps a short heading line from counting as much as a long
+    sentence, as it would not in an embedding of the whole chunk (measured in the README).
+    """
+    dim = sentence_vectors.shape[1] if sentence_vectors.ndim == 2 else (embedder.dimension if embedder else 0)
+    out = np.zeros((len(chunks), dim), np.float32)
+    starts = np.asarray([s.start for s in sents], np.int64)
+    ends = np.asarray([s.end for s in sents], np.int64)
+    lengths = (ends - starts).astype(np.float32)
+    for k, c in enumerate(chunks):
+        inside = (starts >= c.start) & (ends <= c.end)
+        if inside.any():
+            out[k] = lengths[inside] @ sentence_vectors[inside]
+        elif embedder is not None:  # cannot happen with sentence-aligned chunks; kept safe
+            out[k] = embedder.embed_passages([c.text])[0]
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.maximum(norms, 1e-12)
 
 
 def _slice_old(old: IndexData, aid: str):
-    ci = [i for i, c in enumerate(old.chunks) if c.article_id == aid]
-    si = old.sentences_by_article.get(aid, [])
-    return ([old.chunks[i] for i in ci], old.chunk_vectors[ci], [old.sentences[i] for i in si],
-            old.sentence_vectors[si])
+    ci = list(old.chunks_by_article.get(aid, []))
+    si = list(old.sentences_by_article.get(aid, []))
+    return ([old.chunks[i] for i in ci], np.asarray(old.chunk_vectors[ci], np.float32),
+            [old.sentences[i] for i in si], np.asarray(old.sentence_vectors[si], np.float32))
 
 
-def _faiss_kind(n: int, exact_max: int) -> dict[str, Any]:
+def faiss_kind(n: int, exact_max: int, nprobe: int = 32) -> dict[str, Any]:
+    """Which FAISS index serves ``n`` chunk vectors: exact up to ``exact_max``, else IVF.
+
+    IVF with 8-bit scalar-quantised lists (a quarter of float32's memory), ~sqrt(n)
+    lists, ``nprobe`` of them searched per query; the figures behind these choices are
+    in the README (``scripts/bench.py``).
+    """
     if n <= exact_max:
         return {"type": "IndexFlatIP", "metric": "inner_product"}
-    return {"type": "IndexHNSWFlat", "metric": "inner_product", "M": 32, "efConstruction": 200, "efSearch": 128}
+    nlist = max(1, int(round(np.sqrt(n))))
+    return {"type": "IndexIVFScalarQuantizer", "metric": "inner_product", "quantizer": "SQ8",
+            "nlist": nlist, "nprobe": min(nlist, int(nprobe))}
 
 
-def _make_vector_store(vectors: np.ndarray, chunks: list[Chunk], articles: dict[str, Article],
-                       exact_max: int):
+def build_faiss(vectors: np.ndarray, kind: dict[str, Any], seed: int = 0):
+    """A FAISS index of ``kind`` (see ``faiss_kind``) holding ``vectors`` (rows in order)."""
     import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    dim = vectors.shape[1]
+    if kind["type"] == "IndexFlatIP":
+        index = faiss.IndexFlatIP(dim)
+    elif kind["type"] == "IndexIVFScalarQuantizer":
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, int(kind["nlist"]),
+                                              faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+        index.own_fields = True
+        quantizer.this.disown()
+        index.cp.niter = 10
+        sample = min(len(vectors), 64 * int(kind["nlist"]))
+        rows = np.random.default_rng(seed).choice(len(vectors), size=sample, replace=False)
+        index.train(vectors[np.sort(rows)])
+        index.nprobe = int(kind["nprobe"])
+    else:
+        raise ValueError(f"unknown FAISS index type {kind['type']!r}")
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+def _make_vector_store(vectors: np.ndarray, kind: dict[str, Any]):
     from llama_index.vector_stores.faiss import FaissVectorStore
 
-    from .chunk import to_text_nodes
-
-    dim = vectors.shape[1]
-    if len(vectors) <= exact_max:
-        index = faiss.IndexFlatIP(dim)
-    else:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 200
-    store = FaissVectorStore(faiss_index=index)
-    nodes = []
-    for chunk, vec in zip(chunks, vectors):
-        node = to_text_nodes(articles[chunk.article_id], [chunk])[0]
-        node.embedding = vec.tolist()
-        nodes.append(node)
-    store.add(nodes)
-    return store
+    # FaissVectorStore.add() takes one node at a time; its index is filled directly
+    # instead (row i is chunk i, which is what FaissVectorStore.query reports as ids).
+    return FaissVectorStore(faiss_index=build_faiss(vectors, kind))
 
 
 def _write_version(index_dir: Path, manifest, articles, chunks, chunk_vectors, sents,
-                   sentence_vectors, exact_max) -> Path:
+                   sentence_vectors, kind) -> Path:
     import bm25s
 
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
@@ -442,22 +756,25 @@ def _write_version(index_dir: Path, manifest, articles, chunks, chunk_vectors, s
     tmp.mkdir(parents=True)
     try:
         by_id = {a.id: a for a in articles}
-        with (tmp / "articles.jsonl").open("w", encoding="utf-8") as fh:
+        offsets: dict[str, int] = {}
+        with (tmp / "articles.jsonl").open("wb") as fh:
             for a in articles:
-                fh.write(json.dumps({"id": a.id, "title": a.title, "text": a.text,
-                                     "path": str(a.path) if a.path else None, "language": a.language,
-                                     "metadata": dict(a.metadata), "content_hash": a.content_hash},
-                                    ensure_ascii=False) + "\n")
+                offsets[a.id] = fh.tell()
+                fh.write((json.dumps({"id": a.id, "title": a.title, "text": a.text,
+                                      "path": str(a.path) if a.path else None, "language": a.language,
+                                      "metadata": dict(a.metadata), "content_hash": a.content_hash},
+                                     ensure_ascii=False) + "\n").encode("utf-8"))
+        (tmp / "articles.offsets.json").write_text(json.dumps(offsets, ensure_ascii=False), encoding="utf-8")
         with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
             for c in chunks:
                 fh.write(json.dumps({"id": c.id, "article_id": c.article_id, "start": c.start, "end": c.end}) + "\n")
         with (tmp / "sentences.jsonl").open("w", encoding="utf-8") as fh:
             for s in sents:
                 fh.write(json.dumps([s.article_id, s.start, s.end]) + "\n")
-        np.save(tmp / "chunk_vectors.npy", chunk_vectors.astype(np.float32))
-        np.save(tmp / "sentence_vectors.npy", sentence_vectors.astype(np.float32))
+        np.save(tmp / "chunk_vectors.npy", chunk_vectors.astype(VECTOR_DTYPE))
+        np.save(tmp / "sentence_vectors.npy", sentence_vectors.astype(VECTOR_DTYPE))
         if store_kind(manifest) == "faiss":
-            store = _make_vector_store(chunk_vectors, chunks, by_id, exact_max)
+            store = _make_vector_store(chunk_vectors, kind)
             store.persist(persist_path=str(tmp / "faiss.index"))
         bm25 = bm25s.BM25()
         bm25.index([stems(by_id[c.article_id].title + "\n" + c.text) or ["_"] for c in chunks],

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -75,6 +76,22 @@ def test_empty_corpus_and_unreadable_files(tmp_path):
     out = run("index", "--corpus-dir", str(bad), "--index-dir", str(tmp_path / "i"))
     assert out.returncode != 0 and "not UTF-8" in out.stderr
     assert (bad / "latin1.txt").exists()
+
+
+def test_index_reports_size_on_disk_and_rss_per_thousand_articles(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for p in sorted(CORPUS.glob("*.md"))[:2]:
+        shutil.copy(p, corpus / p.name)
+    out = run("index", "--corpus-dir", str(corpus), "--index-dir", str(tmp_path / "index"))
+    assert out.returncode == 0, out.stderr
+    m = re.search(r"index size ([\d.]+) MB on disk, ([\d.]+) MB of RSS to load; per 1,000 articles: "
+                  r"([\d.]+) MB on disk, ([\d.]+) MB RSS", out.stdout)
+    assert m, out.stdout
+    disk, rss, disk_per_k, rss_per_k = map(float, m.groups())
+    rounding = 500 * 0.005 + 0.05  # two articles; totals printed to 0.01 MB
+    assert disk > 0 and abs(disk_per_k - disk * 500) <= rounding
+    assert rss > 0 and abs(rss_per_k - rss * 500) <= rounding
 
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux unshare")
