@@ -123,21 +123,27 @@ def is_follow_up(question: str, language: str = "en") -> bool:
     return (not own_names and few_words) or (not own_names and bool(lang.pronouns.search(question)))
 
 
-def subject_of(previous: str, question: str) -> list[str]:
+def subject_of(previous: str, question: str, max_chars: int | None = None) -> list[str]:
     """Words of the previous question that carry its subject and the new one lacks.
 
-    Names first (they are what a pronoun stands for), then other content words;
-    question words of any language ("how much", "combien") are not part of the subject.
+    In the order they come; question words of any language ("how much", "combien")
+    are not part of the subject. With ``max_chars`` the words, joined by spaces, stop
+    before that length (the rewritten question keeps within the question limit).
     """
     not_subject = {fold(w) for w in union("question_words") | union("stopwords")}
     have = {fold(w) for w in content_words(question)}
     subject: list[str] = []
     seen: set[str] = set()
+    used = 0
     prev_content = {fold(w) for w in content_words(previous)}
     for w in re.findall(r"[^\W_][\w’'\-]*", previous):
         f = fold(_ELISION.sub("", w))
         if f in have or f in seen or f in not_subject or f not in prev_content:
             continue
+        word = _ELISION.sub("", w)
+        used += len(word) + (1 if subject else 0)
+        if max_chars is not None and used > max_chars:
+            break
         seen.add(f)
-        subject.append(_ELISION.sub("", w))
+        subject.append(word)
     return subject

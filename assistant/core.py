@@ -260,10 +260,10 @@ class Assistant:
                     log.info("ignoring an LLM rewrite that shares no word with the conversation")
             except AssistantError as exc:
                 log.warning("follow-up rewrite failed: %s", exc)
-        subject = subject_of(previous[-1], q)
+        about = pack(language).frames["about"]
+        subject = subject_of(previous[-1], q, self.settings.max_question_chars - len(q) - len(about) - 3)
         if not subject:
             return q, None
-        about = pack(language).frames["about"]
         search = f"{q} ({about} {' '.join(subject)})"
         return search, search
 

@@ -71,7 +71,7 @@ def test_follow_up_after_a_200_kb_history_uses_a_bounded_subject(qa):
     huge = " ".join("".join(rng.choices(string.ascii_lowercase, k=7)) for _ in range(25_000))
     answer = qa.ask("And how long does it last?", history=[("What about " + huge + "?", "…")])
     assert answer.understood_question is not None
-    assert len(answer.understood_question) <= 2 * qa.settings.max_question_chars
+    assert len(answer.understood_question) <= qa.settings.max_question_chars
 
 
 def test_ask_refuses_hostile_history_before_any_work(qa):
@@ -81,3 +81,8 @@ def test_ask_refuses_hostile_history_before_any_work(qa):
     with pytest.raises(InvalidQuestionError) as err:
         qa.ask("AWS \ud800")
     assert err.value.reason == "encoding"
+
+
+def test_subject_stops_within_its_budget():
+    assert subject_of("What did Netflix and Amazon sign in Paris?", "And when?", max_chars=14) == [
+        "Netflix", "Amazon"]
