@@ -43,6 +43,10 @@ class IndexMismatchError(AssistantError):
     """The index was built with another embedder, format or chunking."""
 
 
+class IndexWriteError(AssistantError):
+    """The index cannot be written (disk full, folder not writable); the previous one stays."""
+
+
 class IndexBusyError(AssistantError):
     """Another process is writing this index right now."""
 

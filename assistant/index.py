@@ -4,7 +4,8 @@ Layout of ``index/``::
 
     index/
       current -> v-20261121T220000-ab12cd   (symlink, swapped atomically)
-      v-.../manifest.json                   format, embedder, chunking, per-article hashes
+      v-.../manifest.json                   format, embedder, chunking, per-article hashes,
+                                            a sha256 of every other file (verified on load)
       v-.../articles.jsonl                  the cleaned texts every offset refers to
       v-.../chunks.jsonl, chunk_vectors.npy
       v-.../sentences.jsonl, sentence_vectors.npy
@@ -14,16 +15,21 @@ Layout of ``index/``::
 A build writes a new version folder and then replaces the ``current`` link in one
 ``rename``: a crash or Ctrl-C mid-build leaves the previous index in use. Articles
 whose content hash is unchanged keep their vectors; only new or changed articles
-are embedded again.
+are embedded again. A version whose files fail their checksums or hold impossible
+values (NaN vectors, offsets outside the text, BM25 arrays that disagree) is refused
+on load and never copied into the next build: that build embeds everything again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import time
@@ -41,6 +47,7 @@ from .errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    IndexWriteError,
 )
 from .ingest import load_corpus
 from .text import stems, words
@@ -68,13 +75,16 @@ class BuildReport:
     sentences: int
     embedded_texts: int
     seconds: float
+    #: what the build noticed and worked around (a damaged previous index, flagged articles)
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        return (
+        line = (
             f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
             f"{len(self.unchanged)} unchanged; {self.chunks} chunks and {self.sentences} sentences, "
             f"{self.embedded_texts} texts embedded in {self.seconds:.1f}s -> {self.path}"
         )
+        return "\n".join([line, *(f"warning: {w}" for w in self.warnings)])
 
 
 @dataclass
@@ -173,6 +183,7 @@ def load_index(index_dir: Path, embedder_id: str | None = None, settings=None) -
     manifest = read_manifest(index_dir)
     if embedder_id is not None:
         check_compatible(manifest, embedder_id, settings)
+    verify_checksums(path, manifest)
     try:
         articles = {
             r["id"]: Article(
@@ -209,10 +220,83 @@ def load_index(index_dir: Path, embedder_id: str | None = None, settings=None) -
         problems.append(f"FAISS holds {vector_store.client.ntotal} vectors for {len(chunks)} chunks")
     if set(manifest.get("articles", {})) != set(articles):
         problems.append("manifest and articles disagree")
+    if not problems:
+        problems = _value_problems(articles, chunks, sents, chunk_vectors, sentence_vectors, bm25)
     if problems:
         raise IndexCorruptError(f"index at {path} is inconsistent ({'; '.join(problems)}); {REBUILD_HINT}")
     return IndexData(path, manifest, articles, chunks, chunk_vectors, sents, sentence_vectors,
                      vector_store, bm25)
+
+
+def file_checksums(folder: Path) -> dict[str, str]:
+    """sha256 of every file of an index version but its manifest, by relative path."""
+    out = {}
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and f.name != "manifest.json":
+            with open(f, "rb") as fh:
+                out[f.relative_to(folder).as_posix()] = hashlib.file_digest(fh, "sha256").hexdigest()
+    return out
+
+
+def verify_checksums(path: Path, manifest: dict[str, Any]) -> None:
+    """Raise IndexCorruptError naming every file that is missing or not what was written."""
+    expected = manifest.get("files")
+    if not isinstance(expected, dict):
+        log.info("index at %s has no file checksums (built by an older version): not verified", path)
+        return
+    try:
+        actual = file_checksums(path)
+    except OSError as exc:
+        raise IndexCorruptError(f"index at {path} cannot be read ({exc.strerror}: {exc.filename})") from None
+    bad = sorted(name for name, digest in expected.items() if actual.get(name) != digest)
+    if bad:
+        raise IndexCorruptError(
+            f"index at {path} is damaged ({', '.join(bad)} {'differs' if len(bad) == 1 else 'differ'} "
+            f"from what was written); {REBUILD_HINT}"
+        )
+
+
+def _value_problems(articles: dict[str, Article], chunks: list[Chunk], sents: list[Sentence],
+                    chunk_vectors: np.ndarray, sentence_vectors: np.ndarray, bm25) -> list[str]:
+    """Values no build writes: each would give a wrong answer or a traceback later."""
+    problems = []
+    for name, vectors in (("chunk", chunk_vectors), ("sentence", sentence_vectors)):
+        bad = np.flatnonzero(~np.isfinite(np.asarray(vectors, np.float32)).all(axis=1))
+        if len(bad):
+            problems.append(f"{len(bad)} {name} vectors hold NaN or infinite values (first: row {bad[0]})")
+    for name, spans in (("chunk", chunks), ("sentence", sents)):
+        for i, span in enumerate(spans):
+            text = articles[span.article_id].text if span.article_id in articles else None
+            if text is None or not (isinstance(span.start, int) and isinstance(span.end, int)
+                                    and 0 <= span.start < span.end <= len(text)):
+                problems.append(f"{name} {i} has offsets {span.start}:{span.end} outside its article")
+                break
+    problems += _bm25_problems(bm25, len(chunks))
+    return problems
+
+
+def _bm25_problems(bm25, n_chunks: int) -> list[str]:
+    """Is the BM25 matrix (bm25s' CSC arrays) consistent with itself and the chunks?"""
+    try:
+        scores = bm25.scores
+        data, indices, indptr = (np.asarray(scores[k]) for k in ("data", "indices", "indptr"))
+        num_docs = int(scores["num_docs"])
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        return [f"BM25 arrays are missing ({exc})"]
+    if num_docs != n_chunks:
+        return [f"BM25 holds {num_docs} documents for {n_chunks} chunks"]
+    if data.ndim != 1 or indices.shape != data.shape or indptr.ndim != 1 or len(indptr) < 1:
+        return [f"BM25 arrays have shapes {data.shape}, {indices.shape}, {indptr.shape}"]
+    if indptr[0] != 0 or indptr[-1] != len(data) or np.any(np.diff(indptr) < 0):
+        return ["BM25 pointer array is not a valid column index"]
+    if len(indices) and (indices.min() < 0 or indices.max() >= num_docs):
+        return ["BM25 document numbers fall outside the chunks"]
+    if not np.isfinite(data).all():
+        return ["BM25 scores hold NaN or infinite values"]
+    ids = [j for tok, j in bm25.vocab_dict.items() if tok]
+    if ids and (min(ids) < 0 or max(ids) >= len(indptr) - 1):
+        return ["BM25 vocabulary points outside its arrays"]
+    return []
 
 
 def _read_jsonl(path: Path) -> Iterator[Any]:
@@ -240,6 +324,28 @@ def _load_bm25(path: Path):
 
 
 # --- writing -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _write_errors(index_dir: Path) -> Iterator[None]:
+    """A full disk or a folder the process may not write: one line, the old index intact."""
+    try:
+        yield
+    except OSError as exc:
+        where = f"{exc.filename}" if exc.filename else str(index_dir)
+        # numpy reports a write cut short by a full disk without an errno
+        short_write = exc.errno is None and re.search(r"\d+ requested and \d+ written", str(exc))
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT) or short_write:
+            raise IndexWriteError(
+                f"no space left on the disk of {index_dir} while writing {where}; free some space and "
+                "run `assistant index` again (the previous index is still in use)") from None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise IndexWriteError(
+                f"cannot write to the index folder {index_dir} ({exc.strerror}: {where}); fix its "
+                "permissions or set ASSISTANT_INDEX_DIR (the previous index is still in use)") from None
+        raise IndexWriteError(
+            f"writing the index at {index_dir} failed ({exc.strerror or exc}: {where}); "
+            "the previous index is still in use") from None
 
 
 @contextlib.contextmanager
@@ -272,12 +378,17 @@ def build_index(
     index_dir = Path(settings.index_dir)
     articles = load_corpus(Path(settings.corpus_dir))
     embedder = embedder or load_embedder(settings.embedder, settings.embed_threads)
-    with _locked(index_dir):
+    warnings: list[str] = []
+    with _write_errors(index_dir), _locked(index_dir):
         old: IndexData | None = None
         if not rebuild:
             try:
                 old = load_index(index_dir, embedder.embedder_id, settings)
             except IndexNotFoundError:
+                old = None
+            except IndexCorruptError as exc:  # never copy damaged vectors into the new version
+                warnings.append(f"the previous index was damaged, every article is embedded again ({exc})")
+                log.warning("%s", warnings[-1])
                 old = None
         old_hashes = old.manifest["articles"] if old else {}
         new_ids = {a.id for a in articles}
@@ -335,7 +446,7 @@ def build_index(
         embedded = sum(len(v[0]) + len(v[2]) for v in fresh.values())
     report = BuildReport(final, tuple(report_sets["added"]), tuple(report_sets["changed"]),
                          tuple(removed), tuple(report_sets["unchanged"]), len(chunks), len(sents),
-                         embedded, time.perf_counter() - t0)
+                         embedded, time.perf_counter() - t0, tuple(warnings))
     log.info("index: %s", report.summary())
     return report
 
@@ -432,6 +543,7 @@ def _write_version(index_dir: Path, manifest, articles, chunks, chunk_vectors, s
         bm25.index([stems(by_id[c.article_id].title + "\n" + c.text) or ["_"] for c in chunks],
                    show_progress=False)
         bm25.save(str(tmp / "bm25"), show_progress=False)
+        manifest = {**manifest, "files": file_checksums(tmp)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         for f in tmp.rglob("*"):
             if f.is_file():

@@ -114,3 +114,199 @@ def test_unpunctuated_file_gives_bounded_sentences(tmp_path):
     spans = sentences(article)
     assert max(s.end - s.start for s in spans) <= MAX_SENTENCE_CHARS
     assert len(spans) >= len(article.text) // MAX_SENTENCE_CHARS
+
+
+# --- index corruption ------------------------------------------------------------------
+
+import errno  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from assistant import Assistant, IndexCorruptError, IndexWriteError, Settings  # noqa: E402
+from assistant import index as index_mod  # noqa: E402
+from assistant.index import load_index  # noqa: E402
+
+from conftest import CORPUS  # noqa: E402
+
+
+def _small_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for p in sorted(CORPUS.glob("*.md"))[3:5]:
+        shutil.copy(p, folder / p.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, embedder):
+    """One real two-article index, copied afresh for each test that damages it."""
+    root = tmp_path_factory.mktemp("built")
+    settings = Settings.load({"corpus_dir": _small_corpus(root / "corpus"), "index_dir": root / "index"}, env={})
+    Assistant.build_index(settings, embedder=embedder)
+    return settings
+
+
+@pytest.fixture
+def damaged(built, tmp_path):
+    """A private copy of the built index: (settings, folder of its current version)."""
+    shutil.copytree(built.index_dir, tmp_path / "index", symlinks=True)
+    settings = built.replace(index_dir=tmp_path / "index")
+    return settings, index_mod.resolve(settings.index_dir)
+
+
+INDEX_FILES = ["articles.jsonl", "chunks.jsonl", "sentences.jsonl", "chunk_vectors.npy",
+               "sentence_vectors.npy", "faiss.index", "bm25/data.csc.index.npy",
+               "bm25/indices.csc.index.npy", "bm25/indptr.csc.index.npy", "bm25/vocab.index.json",
+               "bm25/params.index.json"]
+
+
+def test_the_manifest_lists_a_checksum_for_every_file(built):
+    path = index_mod.resolve(built.index_dir)
+    files = json.loads((path / "manifest.json").read_text())["files"]
+    on_disk = sorted(f.relative_to(path).as_posix() for f in path.rglob("*")
+                     if f.is_file() and f.name != "manifest.json")
+    assert sorted(files) == on_disk and set(INDEX_FILES) <= set(files)
+
+
+@pytest.mark.parametrize("name", INDEX_FILES)
+def test_every_corrupted_file_is_refused_on_load(damaged, embedder, name):
+    settings, path = damaged
+    f = path / name
+    data = bytearray(f.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 8] = bytes(b ^ 0x5A for b in data[middle:middle + 8])  # same size, other bytes
+    f.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match=rf"{name}.*--rebuild"):
+        Assistant.load(settings=settings, embedder=embedder)
+
+
+def _drop_checksums(path: Path) -> None:
+    """An index as an older version wrote it: only the value checks can catch damage."""
+    manifest = json.loads((path / "manifest.json").read_text())
+    del manifest["files"]
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_nan_vectors_are_refused_even_without_checksums(damaged, embedder):
+    settings, path = damaged
+    _drop_checksums(path)
+    vectors = np.load(path / "sentence_vectors.npy")
+    vectors[3] = np.nan
+    np.save(path / "sentence_vectors.npy", vectors)
+    with pytest.raises(IndexCorruptError, match="NaN"):
+        load_index(settings.index_dir, embedder.embedder_id)
+
+
+def test_out_of_range_chunk_offsets_are_refused(damaged, embedder):
+    settings, path = damaged
+    _drop_checksums(path)
+    rows = [json.loads(line) for line in (path / "chunks.jsonl").read_text().splitlines()]
+    rows[1]["end"] = 10_000_000
+    (path / "chunks.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(IndexCorruptError, match="offsets"):
+        load_index(settings.index_dir, embedder.embedder_id)
+
+
+def test_inconsistent_bm25_arrays_are_refused_not_an_index_error_later(damaged, embedder):
+    settings, path = damaged
+    _drop_checksums(path)
+    indices = np.load(path / "bm25/indices.csc.index.npy")
+    indices[0] = 10_000  # a document that does not exist
+    np.save(path / "bm25/indices.csc.index.npy", indices)
+    with pytest.raises(IndexCorruptError, match="BM25"):
+        load_index(settings.index_dir, embedder.embedder_id)
+
+
+def test_an_incremental_build_re_embeds_a_damaged_index_instead_of_copying_it(damaged, embedder):
+    settings, path = damaged
+    vectors = np.load(path / "chunk_vectors.npy")
+    vectors[:2] = np.nan
+    np.save(path / "chunk_vectors.npy", vectors)
+    report = Assistant.build_index(settings, embedder=embedder)
+    assert report.warnings and "damaged" in report.warnings[0]
+    assert report.embedded_texts == report.chunks + report.sentences  # nothing copied
+    fresh = load_index(settings.index_dir, embedder.embedder_id)
+    assert np.isfinite(fresh.chunk_vectors).all()
+    assert fresh.path != path
+
+
+# --- a full disk, an unwritable folder -----------------------------------------------------
+
+
+def test_disk_full_mid_write_is_one_line_and_keeps_the_index(damaged, embedder, monkeypatch):
+    settings, path = damaged
+    (settings.corpus_dir / "extra.txt").write_text(PROSE_FR, encoding="utf-8")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "sentence_vectors.npy")
+
+    monkeypatch.setattr(index_mod.np, "save", full)
+    try:
+        with pytest.raises(IndexWriteError, match="no space left") as err:
+            Assistant.build_index(settings, embedder=embedder)
+    finally:
+        monkeypatch.undo()
+        (settings.corpus_dir / "extra.txt").unlink()
+    assert "\n" not in str(err.value)
+    assert index_mod.resolve(settings.index_dir) == path
+    assert not [p for p in settings.index_dir.iterdir() if p.name.startswith(".tmp-")]
+    assert len(load_index(settings.index_dir, embedder.embedder_id).articles) == 2
+
+
+def test_unwritable_index_folder_is_one_line(damaged, embedder, monkeypatch):
+    settings, path = damaged
+    real_mkdir = Path.mkdir
+
+    def refuse(self, *args, **kwargs):
+        if self.parent == settings.index_dir:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(IndexWriteError, match="cannot write to the index folder"):
+        Assistant.build_index(settings, embedder=embedder, rebuild=True)
+    monkeypatch.undo()
+    assert index_mod.resolve(settings.index_dir) == path
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """Mount a small tmpfs (root only); yields a function (size, read_only) -> folder."""
+    mounts = []
+
+    def mount(size: str, read_only: bool = False) -> Path:
+        where = tmp_path / f"fs{len(mounts)}"
+        where.mkdir()
+        opts = f"size={size}" + (",ro" if read_only else "")
+        if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(where)],
+                                               capture_output=True).returncode:
+            pytest.skip("mounting a tmpfs needs root")
+        mounts.append(where)
+        return where
+
+    yield mount
+    for where in reversed(mounts):
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_real_full_disk_keeps_the_previous_index(built, embedder, tmpfs):
+    disk = tmpfs("3M")
+    settings = built.replace(index_dir=disk / "index")
+    shutil.copytree(built.index_dir, settings.index_dir, symlinks=True)
+    before = index_mod.resolve(settings.index_dir)
+    filler = disk / "filler"
+    free = shutil.disk_usage(disk).free
+    filler.write_bytes(b"\0" * max(0, free - 64 * 1024))  # leave 64 KB: not enough for a version
+    with pytest.raises(IndexWriteError, match="no space left"):
+        Assistant.build_index(settings, embedder=embedder, rebuild=True)
+    assert index_mod.resolve(settings.index_dir) == before
+    assert Assistant.load(settings=settings, embedder=embedder).articles
+
+
+def test_read_only_index_folder_is_one_line(built, embedder, tmpfs):
+    disk = tmpfs("1M", read_only=True)
+    settings = built.replace(index_dir=disk / "index")
+    with pytest.raises(IndexWriteError, match="cannot write to the index folder"):
+        Assistant.build_index(settings, embedder=embedder)
