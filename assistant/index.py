@@ -50,6 +50,7 @@ from .errors import (
     IndexWriteError,
 )
 from .ingest import load_corpus
+from .safety import flag_warnings, flagged_articles
 from .text import stems, words
 from .types import Article, Chunk, Sentence
 
@@ -378,7 +379,10 @@ def build_index(
     index_dir = Path(settings.index_dir)
     articles = load_corpus(Path(settings.corpus_dir))
     embedder = embedder or load_embedder(settings.embedder, settings.embed_threads)
-    warnings: list[str] = []
+    flagged = flagged_articles(articles)
+    warnings: list[str] = flag_warnings(flagged)
+    for w in warnings:
+        log.warning("%s", w)
     with _write_errors(index_dir), _locked(index_dir):
         old: IndexData | None = None
         if not rebuild:
@@ -435,8 +439,9 @@ def build_index(
             "faiss": _faiss_kind(len(chunks), settings.exact_search_max),
             "bm25": {"library": "bm25s", "tokens": "accent-folded French+English Snowball stems",
                      "tokenizer_version": TOKENIZER_VERSION},
-            "articles": {a.id: {"hash": a.content_hash, "title": a.title,
-                                "chunks": len(per_article[a.id][0])} for a in articles},
+            "articles": {a.id: {"hash": a.content_hash, "title": a.title, "chunks": len(per_article[a.id][0]),
+                                **({"instructions": len(flagged[a.id])} if a.id in flagged else {})}
+                         for a in articles},
             "counts": {"articles": len(articles), "chunks": len(chunks), "sentences": len(sents)},
             "corpus_dir": str(Path(settings.corpus_dir).resolve()),
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
