@@ -262,7 +262,7 @@ def _value_problems(articles: dict[str, Article], chunks: list[Chunk], sents: li
     """Values no build writes: each would give a wrong answer or a traceback later."""
     problems = []
     for name, vectors in (("chunk", chunk_vectors), ("sentence", sentence_vectors)):
-        bad = np.flatnonzero(~np.isfinite(np.asarray(vectors, np.float32)).all(axis=1))
+        bad = _non_finite_rows(vectors)
         if len(bad):
             problems.append(f"{len(bad)} {name} vectors hold NaN or infinite values (first: row {bad[0]})")
     for name, spans in (("chunk", chunks), ("sentence", sents)):
@@ -274,6 +274,13 @@ def _value_problems(articles: dict[str, Article], chunks: list[Chunk], sents: li
                 break
     problems += _bm25_problems(bm25, len(chunks))
     return problems
+
+
+def _non_finite_rows(vectors: np.ndarray, block: int = 65536) -> np.ndarray:
+    """Rows holding NaN or inf, read a block at a time (a memory-mapped array stays on disk)."""
+    bad = [start + np.flatnonzero(~np.isfinite(vectors[start:start + block]).all(axis=1))
+           for start in range(0, len(vectors), block)]
+    return np.concatenate(bad) if bad else np.zeros(0, np.int64)
 
 
 def _bm25_problems(bm25, n_chunks: int) -> list[str]:
