@@ -17,6 +17,7 @@ from .errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    IndexWriteError,
     InvalidQuestionError,
     LLMError,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "IndexCorruptError",
     "IndexMismatchError",
     "IndexNotFoundError",
+    "IndexWriteError",
     "InvalidQuestionError",
     "LLMError",
     "Passage",

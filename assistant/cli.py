@@ -127,8 +127,11 @@ def _configure_logging(args: argparse.Namespace) -> None:
     elif getattr(args, "verbose", 0) == 1:
         level = logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    from .logs import RedactCredentials
+
     for handler in logging.getLogger().handlers:
         handler.setLevel(level)  # some libraries lower their own loggers' levels on import
+        handler.addFilter(RedactCredentials())  # no password or token in any log line
     if level > logging.DEBUG:
         for noisy in ("faiss", "bm25s", "httpx", "urllib3", "ray"):
             logging.getLogger(noisy).setLevel(logging.WARNING)

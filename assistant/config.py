@@ -59,6 +59,9 @@ class Settings:
     reader_model: Path | None = None
     max_answer_sentences: int = 3
     max_question_chars: int = 1000
+    #: how many previous user questions a follow-up reads (each cut to max_question_chars);
+    #: older turns are ignored, so a long history costs what a short one does.
+    history_turns: int = 6
     #: up to this many chunks FAISS searches exactly; above, an IVF index (see README, Scale).
     exact_search_max: int = 20000
     #: where the chunk vectors are searched: ``faiss`` (embedded, default) or ``qdrant``
@@ -96,6 +99,8 @@ class Settings:
             raise ConfigError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
         if self.top_k < 1 or self.candidates < 1:
             raise ConfigError("top_k and candidates must be at least 1")
+        if self.history_turns < 0:
+            raise ConfigError("history_turns must be 0 or more")
         if not 16 <= self.chunk_tokens <= 510:
             raise ConfigError("chunk_tokens must be between 16 and 510 (the model's window)")
         if not 0 <= self.chunk_overlap_tokens < self.chunk_tokens:

@@ -10,89 +10,21 @@ from __future__ import annotations
 import logging
 import re
 import time
-import unicodedata
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 from .answer import AnswerConfig, compose, scored_sentences, select
 from .config import Settings
+from .conversation import History, clean_question, history_questions, is_follow_up, subject_of
 from .embed import LocalEmbedding, load_embedder
-from .errors import InvalidQuestionError
 from .index import BuildReport, IndexData, build_index, load_index, resolve
-from .language import pack, union
-from .reader import build_candidates, names, shipped_reader
+from .language import pack
+from .reader import build_candidates, shipped_reader
 from .retrieve import retrieve as hybrid_retrieve
 from .text import content_words, detect_language, fold
 from .types import Answer, Article, Passage
 
 log = logging.getLogger(__name__)
-
-History = Sequence[Any] | None
-
-def clean_question(question: Any, max_chars: int) -> str:
-    """Validate and normalise a question, or raise InvalidQuestionError (one line)."""
-    if not isinstance(question, str):
-        raise InvalidQuestionError("the question must be text")
-    q = unicodedata.normalize("NFC", question)
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t\r" for ch in q):
-        raise InvalidQuestionError("the question contains control characters; type it as plain text")
-    q = " ".join(q.split())
-    if not q:
-        raise InvalidQuestionError("the question is empty; ask something about the articles")
-    if len(q) > max_chars:
-        raise InvalidQuestionError(f"the question is {len(q)} characters long; the limit is {max_chars}")
-    if not any(ch.isalnum() for ch in q):
-        raise InvalidQuestionError("the question has no words in it; ask something about the articles")
-    return q
-
-
-def history_questions(history: History) -> list[str]:
-    """Previous user questions from any common history shape.
-
-    Accepts a list of strings, of ``(question, answer)`` pairs, or of
-    ``{"role": ..., "content": ...}`` messages (Gradio's and OpenAI's shape).
-    """
-    out: list[str] = []
-    for item in history or []:
-        if isinstance(item, str):
-            out.append(item)
-        elif isinstance(item, dict):
-            if item.get("role", "user") == "user" and isinstance(item.get("content"), str):
-                out.append(item["content"])
-        elif isinstance(item, (list, tuple)) and item and isinstance(item[0], str):
-            out.append(item[0])
-    return [h for h in (" ".join(x.split()) for x in out) if h]
-
-
-def is_follow_up(question: str, language: str = "en") -> bool:
-    """Does the question lean on the previous turn (no subject of its own)?"""
-    lang = pack(language)
-    if lang.follow_up_start.search(question):
-        return True
-    own_names = names(question)
-    few_words = len(content_words(question)) <= 4
-    return (not own_names and few_words) or (not own_names and bool(lang.pronouns.search(question)))
-
-
-def subject_of(previous: str, question: str) -> list[str]:
-    """Words of the previous question that carry its subject and the new one lacks.
-
-    Names first (they are what a pronoun stands for), then other content words;
-    question words of any language ("how much", "combien") are not part of the subject.
-    """
-    not_subject = {fold(w) for w in union("question_words") | union("stopwords")}
-    have = {fold(w) for w in content_words(question)}
-    subject: list[str] = []
-    seen: set[str] = set()
-    prev_content = {fold(w) for w in content_words(previous)}
-    for w in re.findall(r"[^\W_][\w’'\-]*", previous):
-        f = fold(re.sub(r"^(?:l|d|qu)['’]", "", w, flags=re.I))
-        if f in have or f in seen or f in not_subject or f not in prev_content:
-            continue
-        seen.add(f)
-        subject.append(re.sub(r"^(?:l|d|qu)['’]", "", w, flags=re.I))
-    return subject
-
 
 class Assistant:
     """Answers questions about the indexed articles, citing exact passages.
@@ -204,7 +136,8 @@ class Assistant:
         """Answer ``question`` from the articles, every sentence cited, or abstain.
 
         ``history`` holds the previous turns (strings, pairs or role/content
-        messages); a follow-up such as "And how long does it last?" borrows the
+        messages; only the last ``settings.history_turns`` questions are read, any
+        other shape raises InvalidQuestionError); a follow-up such as "And how long does it last?" borrows the
         previous question's subject for retrieval, and the answer says so in
         ``understood_question``. With an LLM configured the answer is generated and
         verified (``mode == "generated"``); otherwise, or when generation fails, it is
@@ -226,9 +159,11 @@ class Assistant:
         """
         t0 = time.perf_counter()
         q = clean_question(question, self.settings.max_question_chars)
+        previous = history_questions(history, max_turns=self.settings.history_turns,
+                                     max_chars=self.settings.max_question_chars)
         language = detect_language(q)
         notices: list[str] = []
-        search_q, understood = self._contextualise(q, history, language, notices)
+        search_q, understood = self._contextualise(q, previous, language, notices)
         k = k or self.settings.top_k
         passages, qvec = self._retrieve(search_q, max(k, 8), mode or self.settings.retrieval)
         t1 = time.perf_counter()
@@ -246,7 +181,7 @@ class Assistant:
         answer = extractive
         if self.settings.llm_provider and not extractive.abstained:
             generated, removed, share = yield from self._generate(
-                q, language, search_q, scored, passages[:k], understood, history, notices)
+                q, language, search_q, scored, passages[:k], understood, previous, notices)
             answer = _with(generated or _with(extractive, removed=removed), verified_share=share)
         else:
             for piece in re.findall(r"\S+\s*", extractive.text):
@@ -256,7 +191,7 @@ class Assistant:
                    "total_s": round(t2 - t0, 4)}
         yield _with(answer, timings=timings, notices=tuple(answer.notices) + tuple(notices))
 
-    def _generate(self, q, language, search_q, scored, related, understood, history, notices):
+    def _generate(self, q, language, search_q, scored, related, understood, previous, notices):
         """Generated answer: yields verified text pieces; returns (Answer or None, removed
         sentences, share of generated sentences that passed verification or None)."""
         from .errors import AssistantError
@@ -280,7 +215,7 @@ class Assistant:
 
         try:
             for item in stream_generate(search_q if understood else q, language, evidence, self.settings,
-                                        history=history_questions(history)):
+                                        history=previous):
                 if isinstance(item, GenerationResult):
                     result = item
                 else:
@@ -311,9 +246,8 @@ class Assistant:
                       mode="generated", related=tuple(related), understood_question=understood,
                       removed=result.removed), result.removed, share
 
-    def _contextualise(self, q: str, history: History, language: str,
+    def _contextualise(self, q: str, previous: list[str], language: str,
                        notices: list[str]) -> tuple[str, str | None]:
-        previous = history_questions(history)
         if not previous or not is_follow_up(q, language):
             return q, None
         if self.settings.llm_provider:
@@ -330,10 +264,10 @@ class Assistant:
                     log.info("ignoring an LLM rewrite that shares no word with the conversation")
             except AssistantError as exc:
                 log.warning("follow-up rewrite failed: %s", exc)
-        subject = subject_of(previous[-1], q)
+        about = pack(language).frames["about"]
+        subject = subject_of(previous[-1], q, self.settings.max_question_chars - len(q) - len(about) - 3)
         if not subject:
             return q, None
-        about = pack(language).frames["about"]
         search = f"{q} ({about} {' '.join(subject)})"
         return search, search
 

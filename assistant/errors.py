@@ -14,9 +14,17 @@ class AssistantError(Exception):
 
 
 class InvalidQuestionError(AssistantError, ValueError):
-    """The question is empty, too long, or not text a person would type."""
+    """The question (or its history) is empty, too long, or not text a person would type.
+
+    ``reason`` names the rule that failed, for programs: ``type``, ``encoding``,
+    ``control``, ``empty``, ``too_long``, ``no_words`` or ``history``.
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class CorpusError(AssistantError):
@@ -33,6 +41,10 @@ class IndexCorruptError(AssistantError):
 
 class IndexMismatchError(AssistantError):
     """The index was built with another embedder, format or chunking."""
+
+
+class IndexWriteError(AssistantError):
+    """The index cannot be written (disk full, folder not writable); the previous one stays."""
 
 
 class IndexBusyError(AssistantError):

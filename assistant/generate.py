@@ -28,6 +28,7 @@ from typing import Iterator, Sequence
 
 from .config import Settings
 from .errors import LLMError
+from .safety import instruction_like
 from .text import NUMBER_WORDS, STOPWORDS, fold
 from .types import Citation
 
@@ -269,16 +270,6 @@ _ABBREV = frozenset("mr mrs ms dr prof st mm mme mlle etc vs cf env approx inc l
 _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S | re.I)
 _END_TOKEN = re.compile(r"<\|(?:im_end|eot_id|end|endoftext|end_of_text|eom_id)\|>|<end_of_turn>|</s>|<eos>")
 _SPECIAL_TOKEN = re.compile(r"<\|[a-z_]{1,30}\|>|<(?:start|end)_of_turn>|<bos>|<s>", re.I)
-# Text that only makes sense as an instruction to a model: never part of an answer.
-_INJECTION_RE = re.compile(
-    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier|preceding)\s+"
-    r"(?:instructions?|prompts?|rules?|messages?)"
-    r"|\b(?:ignore[sz]?|oublie[sz]?)\s+(?:toutes\s+)?(?:les|vos|tes)\s+(?:instructions|consignes|règles)"
-    r"|\bsystem\s+prompt\b|\bprompt\s+système\b|\byou\s+are\s+now\b|\btu\s+es\s+(?:maintenant|désormais)\b",
-    re.I,
-)
-
-
 @dataclass(frozen=True)
 class _Sentence:
     text: str  # as written, markers included, stripped
@@ -404,6 +395,8 @@ class _Judge:
 
     def __init__(self, evidence: Sequence[Citation], question: str = "") -> None:
         self.by_number = {c.number: c for c in evidence}
+        # evidence written as an order to the model is data, never support for a claim
+        self.orders = {c.number for c in evidence if instruction_like(c.quote)}
         # names known to be names even at the start of a sentence: those of the evidence
         # and of the question ("Who founded Anthropic?" makes "Anthropic raised…" checked)
         self.known = _question_names(question)
@@ -421,7 +414,7 @@ class _Judge:
 
         if is_abstention(claim):
             return no("says the articles do not answer", abstain=True)
-        if _INJECTION_RE.search(claim):
+        if instruction_like(claim):
             return no("repeats instructions written in an article")
         if not cites:
             return no("no citation")
@@ -429,6 +422,10 @@ class _Judge:
         if missing:
             which = ", ".join(f"[{n}]" for n in missing)
             return no(f"cites {which}, which is not in the evidence")
+        orders = [n for n in cites if self.by_number[n].number in self.orders]
+        if orders:
+            which = ", ".join(f"[{n}]" for n in orders)
+            return no(f"cites {which}, an instruction written in an article, not a fact")
         key = " ".join(fold(claim).split())
         if key in self.seen:
             return no("repeats an earlier sentence")

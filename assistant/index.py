@@ -4,7 +4,8 @@ Layout of ``index/``::
 
     index/
       current -> v-20261121T220000-ab12cd   (symlink, swapped atomically)
-      v-.../manifest.json                   format, embedder, chunking, per-article hashes
+      v-.../manifest.json                   format, embedder, chunking, per-article hashes,
+                                            a sha256 of every other file (verified on load)
       v-.../articles.jsonl                  the cleaned texts every offset refers to
       v-.../articles.offsets.json           byte offset of each article's line, read on demand
       v-.../chunks.jsonl, chunk_vectors.npy
@@ -25,17 +26,21 @@ sentences are compact arrays that make their ``Chunk``/``Sentence`` values on ac
 A build writes a new version folder and then replaces the ``current`` link in one
 ``rename``: a crash or Ctrl-C mid-build leaves the previous index in use. Articles
 whose content hash is unchanged keep their vectors; only new or changed articles
-are embedded again.
+are embedded again. A version whose files fail their checksums or hold impossible
+values (NaN vectors, offsets outside the text, BM25 arrays that disagree) is refused
+on load and never copied into the next build: that build embeds everything again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import threading
@@ -56,8 +61,10 @@ from .errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    IndexWriteError,
 )
 from .ingest import load_corpus
+from .safety import flag_warnings, flagged_articles
 from .store import check_store, store_kind
 from .text import stems
 from .types import Article, Chunk, Sentence
@@ -94,15 +101,18 @@ class BuildReport:
     #: batches taken from an interrupted build's checkpoints instead of embedded again
     resumed_batches: int = 0
     disk_bytes: int = 0
+    #: what the build noticed and worked around (a damaged previous index, flagged articles)
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
         resumed = f" ({self.resumed_batches} batches resumed)" if self.resumed_batches else ""
-        return (
+        line = (
             f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
             f"{len(self.unchanged)} unchanged; {self.chunks} chunks and {self.sentences} sentences, "
             f"{self.embedded_texts} texts embedded{resumed} in {self.seconds:.1f}s -> {self.path} "
             f"({self.disk_bytes / 1e6:.1f} MB on disk)"
         )
+        return "\n".join([line, *(f"warning: {w}" for w in self.warnings)])
 
 
 class BoundedCache(OrderedDict):
@@ -343,6 +353,7 @@ def load_index(index_dir: Path, embedder_id: str | None = None, settings=None) -
     manifest = read_manifest(index_dir)
     if embedder_id is not None:
         check_compatible(manifest, embedder_id, settings)
+    verify_checksums(path, manifest)
     try:
         articles, chunks, sents = _load_tables(path)
         chunk_vectors = np.load(path / "chunk_vectors.npy", mmap_mode="r", allow_pickle=False)
@@ -369,6 +380,8 @@ def load_index(index_dir: Path, embedder_id: str | None = None, settings=None) -
         problems.append(f"{store_kind(manifest)} holds {dense_total} vectors for {len(chunks)} chunks")
     if set(manifest.get("articles", {})) != set(articles):
         problems.append("manifest and articles disagree")
+    if not problems:
+        problems = _value_problems(articles, chunks, sents, chunk_vectors, sentence_vectors, bm25)
     if problems:
         raise IndexCorruptError(f"index at {path} is inconsistent ({'; '.join(problems)}); {REBUILD_HINT}")
     return IndexData(path, manifest, articles, chunks, chunk_vectors, sents, sentence_vectors,
@@ -401,6 +414,84 @@ def _load_tables(path: Path) -> tuple[ArticleStore, ChunkTable, SentenceTable]:
     chunks = ChunkTable(chunk_ids, article_ids, np.asarray(chunk_of, np.int32), spans(chunk_spans), articles)
     sents = SentenceTable(article_ids, np.asarray(sent_of, np.int32), spans(sent_spans))
     return articles, chunks, sents
+
+
+def file_checksums(folder: Path) -> dict[str, str]:
+    """sha256 of every file of an index version but its manifest, by relative path."""
+    out = {}
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and f.name != "manifest.json":
+            with open(f, "rb") as fh:
+                out[f.relative_to(folder).as_posix()] = hashlib.file_digest(fh, "sha256").hexdigest()
+    return out
+
+
+def verify_checksums(path: Path, manifest: dict[str, Any]) -> None:
+    """Raise IndexCorruptError naming every file that is missing or not what was written."""
+    expected = manifest.get("files")
+    if not isinstance(expected, dict):
+        log.info("index at %s has no file checksums (built by an older version): not verified", path)
+        return
+    try:
+        actual = file_checksums(path)
+    except OSError as exc:
+        raise IndexCorruptError(f"index at {path} cannot be read ({exc.strerror}: {exc.filename})") from None
+    bad = sorted(name for name, digest in expected.items() if actual.get(name) != digest)
+    if bad:
+        raise IndexCorruptError(
+            f"index at {path} is damaged ({', '.join(bad)} {'differs' if len(bad) == 1 else 'differ'} "
+            f"from what was written); {REBUILD_HINT}"
+        )
+
+
+def _value_problems(articles: dict[str, Article], chunks: list[Chunk], sents: list[Sentence],
+                    chunk_vectors: np.ndarray, sentence_vectors: np.ndarray, bm25) -> list[str]:
+    """Values no build writes: each would give a wrong answer or a traceback later."""
+    problems = []
+    for name, vectors in (("chunk", chunk_vectors), ("sentence", sentence_vectors)):
+        bad = _non_finite_rows(vectors)
+        if len(bad):
+            problems.append(f"{len(bad)} {name} vectors hold NaN or infinite values (first: row {bad[0]})")
+    for name, spans in (("chunk", chunks), ("sentence", sents)):
+        for i, span in enumerate(spans):
+            text = articles[span.article_id].text if span.article_id in articles else None
+            if text is None or not (isinstance(span.start, int) and isinstance(span.end, int)
+                                    and 0 <= span.start < span.end <= len(text)):
+                problems.append(f"{name} {i} has offsets {span.start}:{span.end} outside its article")
+                break
+    problems += _bm25_problems(bm25, len(chunks))
+    return problems
+
+
+def _non_finite_rows(vectors: np.ndarray, block: int = 65536) -> np.ndarray:
+    """Rows holding NaN or inf, read a block at a time (a memory-mapped array stays on disk)."""
+    bad = [start + np.flatnonzero(~np.isfinite(vectors[start:start + block]).all(axis=1))
+           for start in range(0, len(vectors), block)]
+    return np.concatenate(bad) if bad else np.zeros(0, np.int64)
+
+
+def _bm25_problems(bm25, n_chunks: int) -> list[str]:
+    """Is the BM25 matrix (bm25s' CSC arrays) consistent with itself and the chunks?"""
+    try:
+        scores = bm25.scores
+        data, indices, indptr = (np.asarray(scores[k]) for k in ("data", "indices", "indptr"))
+        num_docs = int(scores["num_docs"])
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        return [f"BM25 arrays are missing ({exc})"]
+    if num_docs != n_chunks:
+        return [f"BM25 holds {num_docs} documents for {n_chunks} chunks"]
+    if data.ndim != 1 or indices.shape != data.shape or indptr.ndim != 1 or len(indptr) < 1:
+        return [f"BM25 arrays have shapes {data.shape}, {indices.shape}, {indptr.shape}"]
+    if indptr[0] != 0 or indptr[-1] != len(data) or np.any(np.diff(indptr) < 0):
+        return ["BM25 pointer array is not a valid column index"]
+    if len(indices) and (indices.min() < 0 or indices.max() >= num_docs):
+        return ["BM25 document numbers fall outside the chunks"]
+    if not np.isfinite(data).all():
+        return ["BM25 scores hold NaN or infinite values"]
+    ids = [j for tok, j in bm25.vocab_dict.items() if tok]
+    if ids and (min(ids) < 0 or max(ids) >= len(indptr) - 1):
+        return ["BM25 vocabulary points outside its arrays"]
+    return []
 
 
 def _read_jsonl(path: Path) -> Iterator[Any]:
@@ -438,6 +529,28 @@ def _load_bm25(path: Path):
 
 
 @contextlib.contextmanager
+def _write_errors(index_dir: Path) -> Iterator[None]:
+    """A full disk or a folder the process may not write: one line, the old index intact."""
+    try:
+        yield
+    except OSError as exc:
+        where = f"{exc.filename}" if exc.filename else str(index_dir)
+        # numpy reports a write cut short by a full disk without an errno
+        short_write = exc.errno is None and re.search(r"\d+ requested and \d+ written", str(exc))
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT) or short_write:
+            raise IndexWriteError(
+                f"no space left on the disk of {index_dir} while writing {where}; free some space and "
+                "run `assistant index` again (the previous index is still in use)") from None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise IndexWriteError(
+                f"cannot write to the index folder {index_dir} ({exc.strerror}: {where}); fix its "
+                "permissions or set ASSISTANT_INDEX_DIR (the previous index is still in use)") from None
+        raise IndexWriteError(
+            f"writing the index at {index_dir} failed ({exc.strerror or exc}: {where}); "
+            "the previous index is still in use") from None
+
+
+@contextlib.contextmanager
 def _locked(index_dir: Path) -> Iterator[None]:
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".lock", "w") as fh:
@@ -471,7 +584,11 @@ def build_index(
     index_dir = Path(settings.index_dir)
     articles = load_corpus(Path(settings.corpus_dir))
     embedder = embedder or load_embedder(settings.embedder, settings.embed_threads)
-    with _locked(index_dir):
+    flagged = flagged_articles(articles)
+    warnings: list[str] = flag_warnings(flagged)
+    for w in warnings:
+        log.warning("%s", w)
+    with _write_errors(index_dir), _locked(index_dir):
         old: IndexData | None = None
         if not rebuild:
             try:
@@ -484,6 +601,10 @@ def build_index(
                 if "index format" not in str(exc):
                     raise
                 log.info("index: %s; building it again in the new format", exc)
+            except IndexCorruptError as exc:  # never copy damaged vectors into the new version
+                warnings.append(f"the previous index was damaged, every article is embedded again ({exc})")
+                log.warning("%s", warnings[-1])
+                old = None
         old_hashes = old.manifest["articles"] if old else {}
         new_ids = {a.id for a in articles}
         report_sets: dict[str, list[str]] = {"added": [], "changed": [], "unchanged": []}
@@ -539,8 +660,9 @@ def build_index(
             "faiss": kind,
             "bm25": {"library": "bm25s", "tokens": "accent-folded French+English Snowball stems",
                      "tokenizer_version": TOKENIZER_VERSION},
-            "articles": {a.id: {"hash": a.content_hash, "title": a.title,
-                                "chunks": len(per_article[a.id][0])} for a in articles},
+            "articles": {a.id: {"hash": a.content_hash, "title": a.title, "chunks": len(per_article[a.id][0]),
+                                **({"instructions": len(flagged[a.id])} if a.id in flagged else {})}
+                         for a in articles},
             "counts": {"articles": len(articles), "chunks": len(chunks), "sentences": len(sents)},
             "corpus_dir": str(Path(settings.corpus_dir).resolve()),
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -557,7 +679,8 @@ def build_index(
         shutil.rmtree(index_dir / WORK, ignore_errors=True)
     report = BuildReport(final, tuple(report_sets["added"]), tuple(report_sets["changed"]),
                          tuple(removed), tuple(report_sets["unchanged"]), len(chunks), len(sents),
-                         embedded, time.perf_counter() - t0, resumed, disk_size(final))
+                         embedded, time.perf_counter() - t0, resumed, disk_size(final),
+                         tuple(warnings))
     log.info("index: %s", report.summary())
     return report
 
@@ -780,6 +903,7 @@ def _write_version(index_dir: Path, manifest, articles, chunks, chunk_vectors, s
         bm25.index([stems(by_id[c.article_id].title + "\n" + c.text) or ["_"] for c in chunks],
                    show_progress=False)
         bm25.save(str(tmp / "bm25"), show_progress=False)
+        manifest = {**manifest, "files": file_checksums(tmp)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         for f in tmp.rglob("*"):
             if f.is_file():

@@ -8,14 +8,18 @@ tag lines, stray emoji bullets) and never edits the files themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import os
 import re
+import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 
 from .errors import CorpusError
-from .text import detect_language
+from .language import union
+from .text import _OTHER_CUES, detect_language
 from .types import Article
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,17 @@ _BOILERPLATE_LINES = [
 _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f900-\U0001f9ff\u2b00-\u2bff\ufe0f\u200d]+"
 )
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+#: closed-class words (stop words of the shipped languages, cues of a few others):
+#: any prose is full of them
+_FUNCTION_WORDS = union("stopwords") | _OTHER_CUES
+#: Generic properties of prose in an alphabetic language, not of one corpus: letters are
+#: over 90% of its visible characters and function words 30-50% of its words; random
+#: characters, base64 or random letter strings fall far below one or the other.
+MIN_LETTER_SHARE = 0.7
+MIN_FUNCTION_WORD_SHARE = 0.15
+#: under this many words a text is too short to judge (a headline and one sentence)
+NOISE_MIN_WORDS = 100
 _TAG_ITEM = re.compile(r"^[\w’'\-. ]{1,40}$", re.UNICODE)
 
 
@@ -221,7 +236,7 @@ def read_article(path: Path) -> Article:
     title = meta.pop("title", "").strip() or _first_line_title(text) or path.stem
     language = meta.pop("language", "") or meta.pop("lang", "") or detect_language(text[:2000])
     return Article(
-        id=meta.pop("id", "") or path.stem,
+        id=article_id(meta.pop("id", "") or path.stem),
         title=title,
         text=text,
         path=path,
@@ -236,31 +251,107 @@ def _first_line_title(text: str) -> str:
     return first if 0 < len(first) <= 120 and not first.endswith(".") else ""
 
 
+def article_id(raw: str) -> str:
+    """An id safe to show, log and put in a URL: no control characters, one-space runs."""
+    cleaned = "".join(" " if unicodedata.category(ch) in {"Cc", "Cs", "Zl", "Zp"} else ch for ch in raw)
+    return " ".join(cleaned.split()) or "article"
+
+
+def looks_like_prose(text: str) -> bool:
+    """Is ``text`` written language rather than noise (random characters, a dump, base64)?
+
+    Prose is mostly letters, and many of its words are the small closed-class words
+    (articles, prepositions) every language is made of: random text has neither. A
+    text of under ``NOISE_MIN_WORDS`` words is only refused when it has no word at all.
+    """
+    visible = [ch for ch in text if not ch.isspace()]
+    if not visible:
+        return False
+    letters = sum(ch.isalpha() for ch in visible) / len(visible)
+    tokens = [t.lower() for t in _WORD.findall(text)]
+    if not tokens:
+        return False
+    if len(tokens) < NOISE_MIN_WORDS:
+        return True
+    common = sum(t in _FUNCTION_WORDS for t in tokens) / len(tokens)
+    return letters >= MIN_LETTER_SHARE and common >= MIN_FUNCTION_WORD_SHARE
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve(strict=True).relative_to(root)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def corpus_files(folder: Path) -> list[Path]:
+    """The supported article files of ``folder`` (recursively, sorted), never leaving it.
+
+    Hidden files and folders are skipped; a symlink whose target lies outside the
+    folder is skipped with a warning (a corpus must not read ``/etc/passwd``).
+    """
+    root = folder.resolve()
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):  # does not descend into linked folders
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for d in dirnames:
+            if (Path(dirpath) / d).is_symlink():
+                log.warning("skipping %s: a linked folder (copy the articles into the corpus)", Path(dirpath) / d)
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if name.startswith("."):
+                continue
+            if not _inside(path, root):
+                log.warning("skipping %s: it points outside the corpus folder %s", path, folder)
+                continue
+            if not path.is_file():
+                continue
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                log.warning("skipping %s: unsupported file type (use .txt, .md or .html)", path)
+                continue
+            out.append(path)
+    return sorted(out)
+
+
 def load_corpus(folder: Path, *, strict: bool = False) -> list[Article]:
     """All readable articles of ``folder`` (recursively), sorted by id.
 
     Unreadable files are skipped with a warning (``strict=True`` raises instead), so a
-    single broken file never blocks the rest of an archive; an empty result raises.
+    single broken file never blocks the rest of an archive; so are files that are not
+    prose (noise) and files whose cleaned text repeats an earlier file's. Two files with
+    the same stem (``x.md`` beside ``x.txt``) both get indexed, the later one under its
+    file name (``x.txt``). An empty result raises.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(f"corpus folder {folder} does not exist; put .txt, .md or .html articles there")
     articles: dict[str, Article] = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if any(part.startswith(".") for part in path.relative_to(folder).parts):
-            continue
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            log.warning("skipping %s: unsupported file type (use .txt, .md or .html)", path)
-            continue
+    seen_texts: dict[str, Path] = {}
+    for path in corpus_files(folder):
         try:
             article = read_article(path)
+            if not looks_like_prose(article.text):
+                raise CorpusError(f"{path} does not look like written text (noise, code or a data dump)")
         except CorpusError as exc:
             if strict:
                 raise
             log.warning("skipping %s", exc)
             continue
+        body = hashlib.sha256(article.text.encode("utf-8")).hexdigest()
+        if body in seen_texts:
+            log.warning("skipping %s: same text as %s", path, seen_texts[body])
+            continue
         if article.id in articles:
-            raise CorpusError(f"two files give the article id {article.id!r}: {articles[article.id].path} and {path}")
+            alternative = article_id(path.name)
+            if alternative in articles:
+                log.warning("skipping %s: the article id %r is already used by %s", path, article.id,
+                            articles[article.id].path)
+                continue
+            log.warning("%s and %s share the id %r: indexing the second as %r", articles[article.id].path,
+                        path, article.id, alternative)
+            article = dataclasses.replace(article, id=alternative)
+        seen_texts[body] = path
         articles[article.id] = article
     if not articles:
         raise CorpusError(f"corpus folder {folder} has no readable articles (.txt, .md or .html)")

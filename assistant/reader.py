@@ -38,6 +38,7 @@ import numpy as np
 from .errors import ConfigError
 from .index import IndexData
 from .language import pack, packs, union
+from .safety import safe_sentences
 from .text import fold, numbers, stems, words
 from .types import Passage
 
@@ -182,7 +183,7 @@ def candidate_sentences(index: IndexData, passages: Sequence[Passage]) -> tuple[
     seen: dict[int, int] = {}
     headings: dict[int, int] = {}
     for rank, p in enumerate(passages):
-        for si in index.sentences_in_chunk(index.chunk_positions[p.chunk_id]):
+        for si in safe_sentences(index, index.sentences_in_chunk(index.chunk_positions[p.chunk_id])):
             (headings if sentence_facts(index, si).fragment else seen).setdefault(si, rank)
     if not seen:
         seen = headings

@@ -109,16 +109,48 @@ _ABBREVIATIONS = frozenset(
 )
 _TERMINATOR = re.compile(r"[.!?…]+[\"”»’)\]]*(?=\s)|[.!?…]+[\"”»’)\]]*$")
 _BULLET = re.compile(r"^[\s•·▪◦●○■□➤►▶\-–—*>]+")
+#: Longest sentence kept whole: ~300 tokens at ~3.2 characters a token, so a sentence
+#: plus its title fits the 512-token window of the embedders and stays quotable.
+MAX_SENTENCE_CHARS = 1000
+#: Where an over-long sentence is cut, best first: clause punctuation, then any space.
+_SOFT_BREAKS = (re.compile(r"[;:]\s"), re.compile(r"[,)\]–—]\s"), re.compile(r"\s"))
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
+def sentence_spans(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
     """Exact (start, end) spans of the sentences of ``text``.
 
     Line breaks always end a sentence (news pages put headings, bullets and short
     lines on their own lines); inside a line, a terminator followed by a space and a
     capital, digit, quote or bullet ends one, except after common abbreviations and
-    initials. Leading bullets and spaces are left outside the span.
+    initials. Leading bullets and spaces are left outside the span. A sentence longer
+    than ``max_chars`` (text without punctuation) is cut at clause punctuation or
+    spaces into pieces of at most ``max_chars``.
     """
+    return [piece for span in _sentence_spans(text) for piece in _split_long(text, span, max_chars)]
+
+
+def _split_long(text: str, span: tuple[int, int], max_chars: int) -> list[tuple[int, int]]:
+    start, end = span
+    if end - start <= max_chars:
+        return [span]
+    out: list[tuple[int, int]] = []
+    while end - start > max_chars:
+        window = text[start:start + max_chars + 1]
+        cut = 0
+        for pattern in _SOFT_BREAKS:
+            # the last break in the window that leaves at least half of it before the cut
+            hits = [m.end() for m in pattern.finditer(window, max_chars // 2)]
+            if hits:
+                cut = hits[-1]
+                break
+        cut = cut or max_chars  # one unbroken run of characters: a hard cut
+        _append(out, text, start, start + cut)
+        start += cut
+    _append(out, text, start, end)
+    return out
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     pos = 0
     for line in text.split("\n"):

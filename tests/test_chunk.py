@@ -1,6 +1,6 @@
 import random
 
-from assistant.chunk import approx_tokens, chunk_article
+from assistant.chunk import approx_tokens, chunk_article, sentences
 from assistant.ingest import load_corpus
 from assistant.types import Article
 
@@ -42,7 +42,20 @@ def test_random_texts_keep_offsets():
 
 
 def test_long_sentence_is_its_own_chunk():
-    long = "Mot " + "mot " * 2000 + "fin."
+    long = "Mot " + "mot " * 200 + "fin."  # over the chunk budget, under MAX_SENTENCE_CHARS
     article = Article(id="l", title="T", text="Avant. " + long + " Après.")
     chunks = chunk_article(article, max_tokens=100, overlap_tokens=10)
-    assert any(c.text.startswith("Mot") and c.text.endswith("fin.") for c in chunks)
+    assert any(c.text == long for c in chunks)
+
+
+def test_unpunctuated_text_is_cut_into_bounded_sentences_and_chunks():
+    from assistant.text import MAX_SENTENCE_CHARS
+
+    text = " ".join(f"mot{i % 97}" for i in range(60_000))  # ~350 KB with no sentence end
+    article = Article(id="l", title="T", text=text)
+    spans = sentences(article)
+    assert len(spans) > len(text) // MAX_SENTENCE_CHARS
+    assert max(s.end - s.start for s in spans) <= MAX_SENTENCE_CHARS
+    chunks = chunk_article(article, max_tokens=200, overlap_tokens=50)
+    assert max(len(c.text) for c in chunks) <= MAX_SENTENCE_CHARS
+    assert all(text[c.start:c.end] == c.text for c in chunks)
