@@ -361,7 +361,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_ABSTAINED if (args.fail_on_abstain and answer.abstained) else 0
     if args.command == "chat":
         with spinner("loading the web chat…"):
-            from .webapp import launch
+            from .web import launch
         launch(settings, share=args.share)
         return 0
     if args.command in ("add", "remove"):

@@ -80,7 +80,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def app_url(qa):
-    from assistant.webapp import build_app
+    from assistant.web import build_app
 
     with served(build_app(qa)) as url:
         yield url
@@ -209,11 +209,18 @@ def test_french_question_citation_article_and_follow_up_desktop(open_page, app_u
     assert page.locator("#qa-sources details.qa-turn").count() == 2
     shot(page, "desktop-fr-follow-up.png")
 
-    # a question in English switches the page's words to English
+    # a question in English does not change the page's language (one language per page)...
     ask(page, EN_QUESTION, button=True)
+    assert "According to the article" in last_answer(page).inner_text()   # the answer is in English
+    expect(page.locator("#qa-input textarea")).to_have_attribute("placeholder", "Posez votre question…")
+    expect(page.locator("#qa-send")).to_have_text("Envoyer")
+    expect(page.locator("#qa-header h1")).to_have_text("Assistant presse")
+    # ...the FR/EN switch does
+    page.locator("#qa-lang").click()
     expect(page.locator("#qa-input textarea")).to_have_attribute("placeholder", "Ask your question…")
     expect(page.locator("#qa-send")).to_have_text("Send")
     expect(page.locator("#qa-header h1")).to_have_text("News assistant")
+    expect(page.locator("#qa-lang")).to_have_text("Français")
 
 
 def test_english_question_citation_article_and_follow_up_phone(open_page, app_url, qa):
@@ -274,7 +281,7 @@ def test_abstention_and_bad_input_desktop(open_page, app_url, qa):
 def test_page_shows_index_building_then_answers(open_page, tmp_path, monkeypatch, qa):
     """No index at start: the page opens at once with a visible "building" state."""
     from assistant import Assistant, Settings
-    from assistant import webapp
+    from assistant.web import app as webapp
 
     release = threading.Event()
 
