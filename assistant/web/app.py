@@ -328,7 +328,7 @@ def _build_app(backend: _Backend) -> gr.Blocks:
                                           server_functions=[_article_view_fn(backend)], apply_default_css=True)
                     with gr.Tab(i18n("tab_articles"), id="articles", elem_id="qa-tab-articles"):
                         search = gr.Textbox(show_label=False, placeholder=i18n("search"), elem_id="qa-search",
-                                            container=False, max_lines=1)
+                                            container=False, max_lines=1, interactive=True)
                         articles = gr.HTML(render.articles_html(backend.infos(), "en"), elem_id="qa-articles",
                                            js_on_load=_static("chat.js"),
                                            server_functions=[_article_view_fn(backend)])
@@ -535,11 +535,8 @@ def _build_app(backend: _Backend) -> gr.Blocks:
                      api_visibility="private", queue=False, show_progress="hidden")
 
         # -- the corpus: search, narrow, add -----------------------------------------------
-        def search_articles(query: str, lang: str) -> str:
-            return render.articles_html(backend.infos(), lang, query or "")
-
-        search.change(search_articles, [search, lang_state], [articles], api_visibility="private",
-                      queue=False, show_progress="hidden")
+        # searching the list happens in the page (static/page.js): instant, and no race
+        # between the answers to successive keystrokes
 
         def add_files(files: Any, lang: str, query: str) -> Iterator[tuple]:
             paths = [f if isinstance(f, str) else getattr(f, "name", "") for f in (files or [])]

@@ -212,19 +212,14 @@ _MARKDOWN_CHARS = {c: f"&#{ord(c)};" for c in "\\`*_[]()#!|~<>&\"'$"}
 _LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 
 
-def inert(text: Any) -> str:
+def inert(text: Any, *, strip: bool = True) -> str:
     """``text`` as inert HTML: every HTML and Markdown character escaped, line breaks
     as ``<br>`` (never a blank line, which would end the HTML block and let the rest be
-    read as Markdown). Runs of blank lines collapse to one break."""
-    lines = [line.strip() for line in _LINE_BREAKS.split(str(text))]
-    kept = [line for line in lines if line]
+    read as Markdown). Runs of blank lines collapse to one break; ``strip=False`` keeps
+    the spaces around a piece of a line."""
+    lines = [line.strip() if strip else line for line in _LINE_BREAKS.split(str(text))]
+    kept = [line for line in lines if line.strip()] if strip else lines
     return "<br>".join("".join(_MARKDOWN_CHARS.get(ch, ch) for ch in line) for line in kept)
-
-
-def _attr(text: Any) -> str:
-    """``text`` for an HTML attribute inside the chat: escaped, and line breaks as
-    character references (a raw blank line would end the HTML block)."""
-    return "&#10;".join(esc(line) for line in _LINE_BREAKS.split(str(text)))
 
 
 def _squash(text: str) -> str:
@@ -320,7 +315,7 @@ def answer_html(answer: Answer, turn: int, lang: str | None = None) -> str:
     for line in answer.text.splitlines():
         if line.strip():
             pieces = _MARKER.split(line)  # text, number, text, number, ...
-            out = "".join(inert(piece) if i % 2 == 0 else link(_MARKER.match(f"[{piece}]"))
+            out = "".join(inert(piece, strip=False) if i % 2 == 0 else link(_MARKER.match(f"[{piece}]"))
                           for i, piece in enumerate(pieces))
             parts.append(f"<p>{out}</p>")
     if answer.abstained and answer.related:
@@ -332,8 +327,9 @@ def answer_html(answer: Answer, turn: int, lang: str | None = None) -> str:
                      f'<ol class="qa-rel-list">{"".join(items)}</ol>')
     for notice in answer.notices:
         parts.append(f'<p class="qa-notice">{esc(t(lang, "note", text=notice))}</p>')
-    parts.append(f'<p class="qa-tools"><button type="button" class="qa-copy" '
-                 f'data-copy="{_attr(answer_plain_text(answer))}" data-done="{esc(t(lang, "copied"))}">'
+    # the chat's sanitiser drops data-* attributes: the page's script builds the copied
+    # text from the answer itself (its text, then "[n] title" per citation)
+    parts.append(f'<p class="qa-tools"><button type="button" class="qa-copy">'
                  f'{esc(t(lang, "copy"))}</button></p>')
     classes = "qa-answer qa-abstained" if answer.abstained else "qa-answer"
     return f'<div class="{classes}" lang="{esc(answer.language)}">{"".join(parts)}</div>'
@@ -364,7 +360,8 @@ def streaming_html(text: str, lang: str) -> str:
                 f'{esc(t(lang, "thinking"))}</p></div>')
     def pending(line: str) -> str:
         pieces = _MARKER.split(line)
-        return "".join(inert(piece) if i % 2 == 0 else f'<span class="qa-cite-pending">&#91;{piece}&#93;</span>'
+        return "".join(inert(piece, strip=False) if i % 2 == 0
+                       else f'<span class="qa-cite-pending">&#91;{piece}&#93;</span>'
                        for i, piece in enumerate(pieces))
 
     lines = "".join("<p>" + pending(line) + "</p>" for line in text.splitlines() if line.strip())

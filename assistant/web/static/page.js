@@ -33,12 +33,58 @@
     }
     if (send) send.disabled = text.length === 0;
   }
+  // The Articles tab's search: every word of the query must occur in the title or the
+  // details line (accents and case folded).
+  const fold = (s) => (s || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  function filterArticles() {
+    const input = document.querySelector('#qa-search input, #qa-search textarea');
+    const list = document.getElementById('qa-articles');
+    if (!input || !list) return;
+    const words = fold(input.value).split(/\s+/).filter(Boolean);
+    let shown = 0;
+    list.querySelectorAll('.qa-art').forEach((li) => {
+      const hay = fold(li.textContent + ' ' + (li.dataset.article || ''));
+      const ok = words.every((w) => hay.includes(w));
+      if (li.hidden === ok) li.hidden = !ok;
+      if (ok) shown += 1;
+    });
+    const count = list.querySelector('.qa-art-count');
+    if (count) {
+      const text = count.textContent.replace(/^\d+/, String(shown));
+      if (text !== count.textContent) count.textContent = text;  // no change, no new mutation
+    }
+  }
   document.addEventListener('input', (e) => {
-    if (e.target && e.target.closest && e.target.closest('#qa-input')) counter();
+    if (!e.target || !e.target.closest) return;
+    if (e.target.closest('#qa-input')) counter();
+    if (e.target.closest('#qa-search')) filterArticles();
   }, true);
+  // the list is re-rendered by the server (upload, language): keep the filter applied
+  new MutationObserver(() => {
+    const list = document.getElementById('qa-articles');
+    if (list && !list.__qaWatched) {
+      list.__qaWatched = true;
+      new MutationObserver(filterArticles).observe(list, {childList: true, subtree: true});
+    }
+  }).observe(document.documentElement, {childList: true, subtree: true});
   // the box is emptied by the server after a question: follow it
   setInterval(counter, 500);
 
+  // An answer as plain text: its sentences with their [n] markers, then "[n] title".
+  function answerText(answer) {
+    if (!answer) return '';
+    const copy = answer.cloneNode(true);
+    copy.querySelectorAll('.qa-tools, .qa-notice, .qa-understood, .qa-badge, .qa-rel-intro, .qa-rel-list')
+      .forEach((el) => el.remove());
+    const lines = Array.from(copy.querySelectorAll('p')).map((p) => p.textContent.trim()).filter(Boolean);
+    const seen = new Set();
+    const cites = [];
+    answer.querySelectorAll('a.qa-cite:not(.qa-rel-link)').forEach((a) => {
+      const n = a.textContent.trim();
+      if (!seen.has(n)) { seen.add(n); cites.push(n + ' ' + (a.getAttribute('title') || '')); }
+    });
+    return lines.join('\n') + (cites.length ? '\n\n' + cites.join('\n') : '');
+  }
   document.addEventListener('click', (e) => {
     const theme = e.target.closest && e.target.closest('#qa-theme');
     if (theme) {
@@ -50,10 +96,11 @@
     const copy = e.target.closest && e.target.closest('button.qa-copy');
     if (copy) {
       e.preventDefault();
-      const text = copy.dataset.copy || '';
+      const text = answerText(copy.closest('.qa-answer'));
       const done = () => {
         const label = copy.textContent;
-        copy.textContent = copy.dataset.done || '✓';
+        const fr = (document.querySelector('#qa-header .qa-header') || {}).lang === 'fr';
+        copy.textContent = fr ? 'Copié' : 'Copied';
         copy.classList.add('qa-copied');
         setTimeout(() => { copy.textContent = label; copy.classList.remove('qa-copied'); }, 1500);
       };
