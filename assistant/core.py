@@ -402,7 +402,8 @@ class Assistant:
         settings = settings or Settings.load()
         pairs = [(Path(f[0]), str(f[1])) if isinstance(f, tuple) else (Path(f), Path(f).name) for f in files]
         existing = [p.stem for p in Path(settings.corpus_dir).glob("*")] if Path(settings.corpus_dir).is_dir() else []
-        added, rejected = add_files(settings.corpus_dir, pairs, existing_ids=existing)
+        added, rejected = add_files(settings.corpus_dir, pairs, existing_ids=existing,
+                                    max_bytes=settings.max_upload_bytes)
         if not added:
             reasons = "; ".join(f"{r.name}: {r.reason}" for r in rejected) or "no file given"
             raise CorpusError(f"nothing added ({reasons})")

@@ -269,12 +269,18 @@ def test_abstention_and_bad_input_desktop(open_page, app_url, qa):
     page.keyboard.press("Escape")
     expect(page.locator("#qa-viewer")).to_be_hidden()
 
+    page.locator("#qa-input textarea").fill("   ")
+    expect(page.locator("#qa-send")).to_be_disabled()          # nothing to send
     for text, message in [("", "Your message is empty"), ("?!… ???", "no words"),
                           ("How much " * 150, "the limit is 1000")]:
-        ask(page, text, button=not text)
+        ask(page, text, button=bool(text))
         reply = last_answer(page)
         expect(reply).to_have_class("qa-answer qa-error")
         expect(reply).to_contain_text(message)
+    # the over-long question stays in the box, with the counter over the limit
+    assert page.locator("#qa-input textarea").input_value().startswith("How much How much")
+    expect(page.locator("#qa-counter")).to_have_class("qa-over")
+    expect(page.locator("#qa-counter")).to_contain_text("/ 1000")
     shot(page, "desktop-en-bad-input.png")
     body = page.locator("body").inner_text()
     assert "Traceback" not in body and "Error" not in body

@@ -180,3 +180,29 @@ def test_spinner_only_on_a_terminal(capsys):
     finally:
         sys.stderr = real
     assert "loading…" in fake.getvalue() and fake.getvalue().endswith("\r")
+
+
+def test_add_list_remove(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    smallest = min(CORPUS.glob("*.md"), key=lambda p: p.stat().st_size)
+    shutil.copy(smallest, corpus / smallest.name)
+    flags = ["--corpus-dir", str(corpus), "--index-dir", str(tmp_path / "index")]
+    assert run("index", *flags).returncode == 0
+    page = tmp_path / "Harbour tunnel.html"
+    page.write_text("<html lang='en'><head><title>Harbour tunnel opens</title></head><body><p>The new harbour "
+                    "tunnel opened on Monday after six years of work. It cost 2.3 billion euros.</p></body></html>",
+                    encoding="utf-8")
+    (tmp_path / "x.pdf").write_bytes(b"%PDF")
+    out = run("add", str(page), str(tmp_path / "x.pdf"), *flags)
+    assert out.returncode == 0, out.stderr
+    assert "added Harbour_tunnel" in out.stdout and "rejected x.pdf: unsupported file type" in out.stdout
+    assert "1 added" in out.stdout and "1 unchanged" in out.stdout
+    listed = [json.loads(line) for line in run("list", "--json", *flags).stdout.splitlines()]
+    assert {i["id"] for i in listed} == {smallest.stem, "Harbour_tunnel"}
+    assert next(i for i in listed if i["id"] == "Harbour_tunnel")["language"] == "en"
+    out = run("remove", "Harbour_tunnel", *flags)
+    assert out.returncode == 0 and "1 removed" in out.stdout
+    assert not (corpus / "Harbour_tunnel.html").exists()
+    out = run("remove", "Harbour_tunnel", *flags)
+    assert out.returncode == 1 and "assistant list" in out.stderr and "Traceback" not in out.stderr
