@@ -81,6 +81,8 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     #: largest article the web chat accepts as an upload, in bytes.
     max_upload_bytes: int = 2 * 1024 * 1024
+    #: where the web chat appends thumbs up/down and comments (JSON Lines).
+    feedback_file: Path = Path("feedback.jsonl")
 
     def __post_init__(self) -> None:
         if self.retrieval not in {"hybrid", "dense", "bm25"}:

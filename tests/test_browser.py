@@ -457,7 +457,8 @@ def test_reload_keeps_the_conversation_and_new_conversation(open_page, app_url, 
     past.first.click()
     expect(answers(page)).to_have_count(3)
     # no duplicate bin icon beside "Nouvelle conversation"
-    assert page.locator("#qa-chat .icon-button-wrapper button:visible").count() == 0
+    assert page.locator("#qa-chat .icon-button-wrapper.top-panel button:visible").count() == 0
+    assert page.locator("#qa-chat button[aria-label=Clear]:visible").count() == 0
 
 
 def test_articles_tab_lists_searches_opens_and_copy_export(open_page, app_url, qa):
@@ -542,3 +543,30 @@ def test_phone_layout_sources_one_tap_away(open_page, app_url, qa):
     expect(card).to_be_in_viewport()
     shot(page, "phone-fr-source.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_thumbs_down_with_a_comment_is_saved(browser, tmp_path, qa):
+    from assistant.web import app as webapp
+
+    feedback = tmp_path / "feedback.jsonl"
+    backend = webapp._Backend(qa, qa.settings.replace(feedback_file=feedback))
+    with served(webapp._build_app(backend)) as url:
+        ctx = browser.new_context(viewport=DESKTOP, locale="en-US")
+        try:
+            page = ctx.new_page()
+            page.set_default_timeout(30_000)
+            page.goto(url)
+            expect(page.locator("#qa-input textarea")).to_be_visible()
+            ask(page, EN_QUESTION)
+            page.locator("#qa-chat button[aria-label='Dislike']").last.click()
+            expect(page.locator("#qa-comment textarea, #qa-comment input").first).to_be_visible()
+            page.locator("#qa-comment textarea, #qa-comment input").first.fill("the quote is not the amount")
+            page.locator("#qa-comment-send").click()
+            expect(page.locator("#qa-comment-send")).to_be_hidden()
+            shot(page, "desktop-en-feedback.png")
+        finally:
+            ctx.close()
+    records = [json.loads(line) for line in feedback.read_text(encoding="utf-8").splitlines()]
+    vote, note = records
+    assert vote["liked"] is False and vote["question"] == EN_QUESTION and "[1]" in vote["answer"]
+    assert note["ref"] == vote["id"] and note["comment"] == "the quote is not the amount"

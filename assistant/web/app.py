@@ -35,6 +35,8 @@ Formatting is in ``render.py``; the page's CSS and JS are in ``static/``.
 from __future__ import annotations
 
 import functools
+import json
+import re
 import logging
 import secrets
 import sys
@@ -281,7 +283,8 @@ def _build_app(backend: _Backend) -> gr.Blocks:
                              "tab_history": t(lang, "tab_history"),
                              "search": t(lang, "articles_search"), "focus": t(lang, "focus_label"),
                              "focus_info": t(lang, "focus_info"), "history": t(lang, "history_label"),
-                             "upload": t(lang, "upload_label"), "export": t(lang, "export")}
+                             "upload": t(lang, "upload_label"), "export": t(lang, "export"),
+                             "comment": t(lang, "comment"), "comment_send": t(lang, "comment_send")}
                       for lang in STRINGS})
 
     with gr.Blocks(title="Assistant presse · News assistant", analytics_enabled=False,
@@ -300,7 +303,7 @@ def _build_app(backend: _Backend) -> gr.Blocks:
                 chatbot = gr.Chatbot(
                     elem_id="qa-chat", label=t("en", "chat_label"), show_label=False,
                     height="min(620px, calc(100vh - 250px))", min_height=360,
-                    layout="bubble", buttons=[], feedback_options=None,
+                    layout="bubble", buttons=[], feedback_options=("Like", "Dislike"),
                     latex_delimiters=[], sanitize_html=True, render_markdown=True,
                     placeholder=i18n("empty_chat"), examples=None, autoscroll=True,
                     group_consecutive_messages=False,
@@ -313,6 +316,11 @@ def _build_app(backend: _Backend) -> gr.Blocks:
                     )
                     send = gr.Button(i18n("send"), variant="primary", scale=1, min_width=96,
                                      elem_id="qa-send")
+                with gr.Row(elem_id="qa-feedback-row", visible=False) as feedback_row:
+                    comment = gr.Textbox(show_label=False, placeholder=i18n("comment"), elem_id="qa-comment",
+                                         container=False, max_lines=3, scale=8, interactive=True)
+                    comment_send = gr.Button(i18n("comment_send"), size="sm", elem_id="qa-comment-send",
+                                             scale=0, min_width=90)
                 with gr.Row(elem_id="qa-below-input"):
                     gr.HTML(f'<span id="qa-counter" data-max="{max_chars}" aria-live="polite"></span>',
                             elem_id="qa-counter-wrap", container=False, padding=False)
@@ -472,6 +480,29 @@ def _build_app(backend: _Backend) -> gr.Blocks:
         chatbot.example_select(respond_example, [chatbot, turns_state, lang_state, focus, store, conv_id],
                                **event_kwargs)
 
+        # -- feedback: thumbs up/down on an answer, then an optional comment -------------
+        last_feedback = gr.State("")
+
+        def on_like(evt: gr.LikeData, turns: list, cid: str) -> tuple:
+            content = evt.value.get("value", "") if isinstance(evt.value, dict) else str(evt.value or "")
+            record = feedback_record(content, turns, cid, evt.liked)
+            write_feedback(backend.settings.feedback_file, record)
+            return record["id"], gr.update(visible=True), gr.update(value="")
+
+        chatbot.like(on_like, [turns_state, conv_id], [last_feedback, feedback_row, comment],
+                     api_visibility="private", show_progress="hidden")
+
+        def on_comment(text: str, ref: str) -> tuple:
+            if text and text.strip() and ref:
+                write_feedback(backend.settings.feedback_file,
+                               {"id": secrets.token_hex(6), "ref": ref, "time": time.time(),
+                                "comment": " ".join(text.split())[:2000]})
+            return gr.update(visible=False), gr.update(value="")
+
+        for event in (comment.submit, comment_send.click):
+            event(on_comment, [comment, last_feedback], [feedback_row, comment], api_visibility="private",
+                  show_progress="hidden")
+
         # -- conversations: new, reopen, restore on load ----------------------------------
         def empty_chat(lang: str) -> Any:
             return gr.update(value=[], examples=examples_for(lang), placeholder=render.empty_chat_html(lang))
@@ -602,6 +633,30 @@ def _build_app(backend: _Backend) -> gr.Blocks:
     demo.backend = backend  # type: ignore[attr-defined]  # for tests and embedding programs
     _with_page_assets(demo, i18n, backend.settings)
     return demo
+
+
+_TURN_ID = re.compile(r'id="qa-(?:src|rel)-(\d+)-')
+_feedback_lock = threading.Lock()
+
+
+def feedback_record(content: str, turns: Sequence[dict], conversation: str, liked: Any) -> dict[str, Any]:
+    """One JSON Lines record for a thumbs up/down: the question and answer it is about."""
+    turn = None
+    m = _TURN_ID.search(content) or re.search(r'href="#qa-(?:src|rel)-(\d+)-', content)
+    if m and int(m.group(1)) < len(turns):
+        turn = turns[int(m.group(1))]
+    return {"id": secrets.token_hex(6), "time": time.time(), "conversation": conversation,
+            "liked": liked is True or liked == "Like", "question": turn.get("q") if turn else None,
+            "answer": turn.get("a") if turn else None, "copy": turn.get("copy") if turn else None}
+
+
+def write_feedback(path: Path, record: dict[str, Any]) -> None:
+    """Append one record to the feedback file (JSON Lines; one writer at a time)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    with _feedback_lock, path.open("a", encoding="utf-8") as fh:
+        fh.write(line)
 
 
 def _focus_choices(backend: _Backend) -> list[tuple[str, str]]:
