@@ -353,7 +353,7 @@ def test_malformed_question_file_names_the_line():
 
 #: Known overlaps, each a generic usage example rather than tuning; keep this list empty
 #: where possible. "Combien vaut l'accord entre OpenAI et AWS ?" is the first turn (history)
-#: of one follow-up item and also an example in cli.py and webapp.py.
+#: of one follow-up item and also an example in cli.py and web/render.py.
 KNOWN_OVERLAPS = {"Combien vaut l'accord entre OpenAI et AWS ?"}
 
 

@@ -50,7 +50,7 @@
     });
     const count = list.querySelector('.qa-art-count');
     if (count) {
-      const text = count.textContent.replace(/^\d+/, String(shown));
+      const text = count.textContent.replace(/\d+/, String(shown));
       if (text !== count.textContent) count.textContent = text;  // no change, no new mutation
     }
   }
