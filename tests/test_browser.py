@@ -542,6 +542,11 @@ def test_phone_layout_sources_one_tap_away(open_page, app_url, qa):
     card = page.locator("#qa-sources details.qa-turn[open] .qa-src").first
     expect(card).to_be_in_viewport()
     shot(page, "phone-fr-source.png")
+    back = page.locator("#qa-back")
+    expect(back).to_have_text("↑ Revenir à la réponse")
+    back.click()                                           # and back to the answer, not lost
+    expect(last_answer(page).locator("a.qa-cite").first).to_be_in_viewport()
+    expect(back).to_be_hidden()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 

@@ -48,7 +48,41 @@ panel.addEventListener('click', (e) => {
 });
 if (!window.__qaCiteLinks) {
   window.__qaCiteLinks = true;
-  const reveal = (card) => {
+  // after a jump to a source, a button brings the reader back to the answer they left
+  const backTo = (link) => {
+    let back = document.getElementById('qa-back');
+    if (!back) {
+      back = document.createElement('button');
+      back.type = 'button';
+      back.id = 'qa-back';
+      back.textContent = '\u2191';
+      document.body.appendChild(back);
+      back.addEventListener('click', () => {
+        const target = back.__qaLink;
+        back.hidden = true;
+        if (target && target.isConnected) {
+          target.scrollIntoView({block: 'center'});
+          target.focus({preventScroll: true});
+        }
+      });
+      window.addEventListener('scroll', () => {
+        const target = back.__qaLink;
+        if (target && target.isConnected && back.__qaArmed) {
+          const r = target.getBoundingClientRect();
+          if (r.top >= 0 && r.bottom <= window.innerHeight) back.hidden = true;
+        }
+      }, {passive: true});
+    }
+    const fr = (document.querySelector('#qa-header .qa-header') || {}).lang === 'fr';
+    back.textContent = fr ? '\u2191 Revenir à la réponse' : '\u2191 Back to the answer';
+    back.__qaLink = link;
+    back.hidden = false;
+    back.__qaArmed = false;  // the jump's own scrolling must not hide it
+    clearTimeout(back.__qaTimer);
+    back.__qaTimer = setTimeout(() => { back.__qaArmed = true; }, 1200);
+  };
+  const reveal = (card, link) => {
+    if (link) backTo(link);
     const section = card.closest('details');
     if (section) section.open = true;
     card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
@@ -66,14 +100,14 @@ if (!window.__qaCiteLinks) {
     e.stopPropagation();
     if (!id) return;
     const card = document.getElementById(id);
-    if (card && card.offsetParent) { reveal(card); return; }
+    if (card && card.offsetParent) { reveal(card, a); return; }
     // the card sits in a tab that is not shown (Articles, Conversations): show Sources first
     const tab = document.querySelector('#qa-tabs [role="tab"]');
     if (tab) tab.click();
     let tries = 0;
     const wait = () => {
       const c = document.getElementById(id);
-      if (c && c.offsetParent) reveal(c);
+      if (c && c.offsetParent) reveal(c, a);
       else if (tries++ < 20) setTimeout(wait, 50);
     };
     wait();
