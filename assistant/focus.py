@@ -1,0 +1,43 @@
+"""A loaded index narrowed to some of its articles ("ask only these articles").
+
+The narrowed index is a real ``IndexData`` (its own small FAISS and BM25 over the
+chosen articles' chunks, the same vectors), so retrieval, reading and composing
+work on it unchanged and can never return a passage from another article.
+"""
+
+from __future__ import annotations
+
+from typing import Collection
+
+import numpy as np
+
+from .errors import InvalidQuestionError
+from .index import IndexData, _make_vector_store, faiss_kind
+from .text import stems
+
+
+def subset_index(index: IndexData, article_ids: Collection[str]) -> IndexData:
+    """``index`` restricted to ``article_ids`` (unknown ids are an error, not ignored)."""
+    import bm25s
+
+    wanted = set(article_ids)
+    unknown = wanted - set(index.articles)
+    if unknown:
+        raise InvalidQuestionError(f"no article {sorted(unknown)[0]!r} in the index; "
+                                   "pick articles from the index's list")
+    if not wanted:
+        raise InvalidQuestionError("no article chosen; choose at least one, or ask the whole corpus")
+    articles = {aid: a for aid, a in index.articles.items() if aid in wanted}
+    keep_chunks = [i for i, c in enumerate(index.chunks) if c.article_id in wanted]
+    keep_sents = [i for i, s in enumerate(index.sentences) if s.article_id in wanted]
+    chunks = [index.chunks[i] for i in keep_chunks]
+    chunk_vectors = np.ascontiguousarray(index.chunk_vectors[keep_chunks])
+    sentence_vectors = np.ascontiguousarray(index.sentence_vectors[keep_sents])
+    store = _make_vector_store(chunk_vectors, faiss_kind(len(chunks), exact_max=len(chunks)))
+    bm25 = bm25s.BM25()
+    bm25.index([stems(articles[c.article_id].title + "\n" + c.text) or ["_"] for c in chunks],
+               show_progress=False)
+    manifest = {**index.manifest, "articles": {k: v for k, v in index.manifest.get("articles", {}).items()
+                                               if k in wanted}}
+    return IndexData(index.path, manifest, articles, chunks, chunk_vectors,
+                     [index.sentences[i] for i in keep_sents], sentence_vectors, store, bm25)
