@@ -329,7 +329,7 @@ def _build_app(backend: _Backend) -> gr.Blocks:
                     clear = gr.Button(i18n("clear"), variant="secondary", size="sm", elem_id="qa-clear",
                                       scale=0, min_width=150)
             with gr.Column(scale=2, min_width=280, elem_id="qa-right"):
-                with gr.Tabs(elem_id="qa-tabs") as tabs:
+                with gr.Tabs(elem_id="qa-tabs"):
                     with gr.Tab(i18n("tab_sources"), id="sources", elem_id="qa-tab-sources"):
                         sources = gr.HTML(i18n("sources"), elem_id="qa-sources",
                                           js_on_load=_static("chat.js"),
