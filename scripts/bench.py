@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         for size in sizes:
             results.append(bench_size(size, args, sentences, workdir))
-            print(f"size {size}: done", file=sys.stderr, flush=True)
+            print(table(results[-1:], None, args.runs).splitlines()[-1], file=sys.stderr, flush=True)
     ann = bench_ann(args) if args.ann_vectors else None
     if args.json:
         args.json.write_text(json.dumps({"sizes": results, "ann": ann}, indent=2), encoding="utf-8")
