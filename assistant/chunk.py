@@ -75,10 +75,6 @@ def chunk_article(
     return chunks
 
 
-def chunk_corpus(articles: Iterable[Article], **params) -> list[Chunk]:
-    return [c for a in articles for c in chunk_article(a, **params)]
-
-
 def to_text_nodes(article: Article, chunks: Iterable[Chunk]):
     """llama-index ``TextNode`` views of chunks (exact offsets kept) for its stores."""
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode

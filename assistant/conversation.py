@@ -113,14 +113,43 @@ def history_questions(history: History, *, max_turns: int = 6, max_chars: int = 
     return out[::-1]
 
 
+_TOKEN = re.compile(r"[^\W\d_]+['’](?=\w)|[^\W_][\w\-]*")
+_ELIDED_NAME = re.compile(r"(?<![\w'’])[^\W\d_]{1,2}['’]([A-ZÀ-Ý][\w\-]+)")
+
+
+def _own_names(question: str) -> set[str]:
+    """Names of the question, also those after an elision (« de l'Australie »)."""
+    return names(question) | {fold(m.group(1)) for m in _ELIDED_NAME.finditer(question)}
+
+
+def _subject_words(question: str) -> list[str]:
+    """Content words that are not question words ("combien", "how much", "dit" ...)."""
+    asking = {fold(w) for w in union("question_words")}
+    return [w for w in content_words(question) if w not in asking]
+
+
+def _has_noun_phrase(question: str, language: str) -> bool:
+    """Does an article lead a content word (« le ministre », "the deal")?"""
+    articles = pack(language).articles
+    tokens = [t.lower().rstrip("'’") for t in _TOKEN.findall(question)]
+    return any(a in articles and content_words(b) for a, b in zip(tokens, tokens[1:]))
+
+
 def is_follow_up(question: str, language: str = "en") -> bool:
-    """Does the question lean on the previous turn (no subject of its own)?"""
+    """Does the question lean on the previous turn rather than name its own subject?
+
+    A follow-up opens with a follow-up cue ("and", « et »), or, when it names no
+    subject of its own (no name, no article-led noun phrase), holds a pronoun or
+    demonstrative standing for something said before ("they", « ces ») or is an
+    ellipsis with at most one word beyond the question words (« Pour quel montant ? »).
+    The cues are the language pack's; a question with a subject of its own stands alone.
+    """
     lang = pack(language)
     if lang.follow_up_start.search(question):
         return True
-    own_names = names(question)
-    few_words = len(content_words(question)) <= 4
-    return (not own_names and few_words) or (not own_names and bool(lang.pronouns.search(question)))
+    if _own_names(question) or _has_noun_phrase(question, language):
+        return False
+    return bool(lang.pronouns.search(question)) or len(_subject_words(question)) <= 1
 
 
 def subject_of(previous: str, question: str, max_chars: int | None = None) -> list[str]:

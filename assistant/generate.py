@@ -21,7 +21,6 @@ English) is reported as an abstention.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -37,9 +36,7 @@ __all__ = [
     "abstention_text",
     "build_messages",
     "condense_question",
-    "generate",
     "is_abstention",
-    "renumber",
     "split_sentences",
     "stream_generate",
     "verify",
@@ -208,17 +205,6 @@ def stream_generate(question: str, language: str, evidence: Sequence[Citation], 
     yield result
 
 
-def generate(question: str, language: str, evidence: Sequence[Citation], settings: Settings, *,
-             history: Sequence[str] = ()) -> GenerationResult:
-    """The verified answer in one piece (consumes :func:`stream_generate`). Raises LLMError."""
-    result = None
-    for item in stream_generate(question, language, evidence, settings, history=history):
-        if isinstance(item, GenerationResult):
-            result = item
-    assert result is not None
-    return result
-
-
 def condense_question(question: str, history: Sequence[str], language: str, settings: Settings) -> str:
     """The follow-up ``question`` rewritten as a standalone question, in the same language.
 
@@ -245,19 +231,6 @@ def condense_question(question: str, history: Sequence[str], language: str, sett
     if len(line) > max(400, 3 * len(question) + sum(len(h) for h in past)):
         raise LLMError("the language model's rewrite of the follow-up question is implausibly long")
     return " ".join(line.split())
-
-
-def renumber(result: GenerationResult, evidence: Sequence[Citation]) -> tuple[str, tuple[Citation, ...]]:
-    """The answer's text and citations with only the cited evidence, numbered 1..k.
-
-    ``result.used`` gives the order: the first cited passage becomes [1], and so on;
-    the markers in the text are rewritten to match.
-    """
-    by_number = {c.number: c for c in evidence}
-    mapping = {old: new for new, old in enumerate((n for n in result.used if n in by_number), start=1)}
-    text = re.sub(r"\[(\d+)\]", lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", result.text)
-    citations = tuple(dataclasses.replace(by_number[old], number=new) for old, new in mapping.items())
-    return text, citations
 
 
 # --- sentences ---------------------------------------------------------------------------------

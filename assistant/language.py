@@ -48,6 +48,7 @@ class LanguagePack:
     follow_up_start: re.Pattern
     pronouns: re.Pattern
     frames: Mapping[str, str]
+    articles: frozenset[str] = frozenset()
 
     def answer_type(self, question: str) -> str | None:
         """The kind of answer ``question`` asks for (one of ANSWER_TYPES), or None."""
@@ -76,6 +77,7 @@ def _load(path: Path) -> LanguagePack:
         follow_up_start=re.compile(r"^\s*" + _phrases(data.get("follow_up_starts", [])).pattern, re.I),
         pronouns=_phrases(sorted(pronouns)),
         frames=dict(data.get("frames", {})),
+        articles=_split(data.get("articles", "")),
     )
 
 

@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,6 @@ def test_bad_values_are_config_errors(tmp_path):
 
 def test_settings_are_frozen_and_hide_the_api_key():
     s = Settings.load({"llm_api_key": "sk-secret"}, env={})
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         s.top_k = 3  # type: ignore[misc]
     assert "sk-secret" not in repr(s)

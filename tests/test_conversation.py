@@ -66,11 +66,44 @@ def test_follow_up_detection_and_subject_on_small_cases():
     assert subject_of("Combien vaut l'accord de Renault ?", "Et sa durée ?") == ["vaut", "accord", "Renault"]
 
 
+@pytest.mark.parametrize("question, language", [
+    ("Et pour quel montant ?", "fr"),             # a follow-up opening
+    ("And when?", "en"),
+    ("Pour quel montant ?", "fr"),                # an ellipsis: one word beyond the question words
+    ("When?", "en"),
+    ("Combien coûte-t-elle ?", "fr"),             # a pronoun with no subject of its own
+    ("Where are they going to be installed?", "en"),
+    ("Quelle puissance ces machines auront-elles ?", "fr"),  # a demonstrative
+])
+def test_questions_that_lean_on_the_previous_turn(question, language):
+    assert is_follow_up(question, language)
+
+
+@pytest.mark.parametrize("question, language", [
+    ("Que dit le ministre de la réforme des retraites ?", "fr"),  # an article-led noun phrase
+    ("What did the minister say about the pension reform?", "en"),
+    ("Quelle est la capitale de l'Australie ?", "fr"),            # a name after an elision
+    ("Who runs Renault?", "en"),                                  # a name
+    ("Pourquoi Renault ferme-t-il son usine ?", "fr"),            # a name beats the pronoun
+    ("Quels légumes faut-il pour une ratatouille ?", "fr"),
+])
+def test_questions_that_name_their_own_subject_stand_alone(question, language):
+    assert not is_follow_up(question, language)
+
+
+def test_subject_skips_question_words_elisions_and_what_the_question_has():
+    assert subject_of("Quel est le salaire du ministre de l'économie ?", "Et celui du ministre ?") == [
+        "salaire", "économie"]
+    assert subject_of("When did Renault open the Douai plant?", "And where?") == ["Renault", "open", "Douai",
+                                                                                 "plant"]
+    assert subject_of("How much?", "And when?") == []
+
+
 def test_follow_up_after_a_200_kb_history_uses_a_bounded_subject(qa):
     rng = random.Random(0)
     huge = " ".join("".join(rng.choices(string.ascii_lowercase, k=7)) for _ in range(25_000))
     answer = qa.ask("And how long does it last?", history=[("What about " + huge + "?", "…")])
-    assert answer.understood_question is not None
+    assert answer.understood_question.startswith("And how long does it last? (")
     assert len(answer.understood_question) <= qa.settings.max_question_chars
 
 

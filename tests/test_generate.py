@@ -17,9 +17,7 @@ from assistant.generate import (
     GenerationResult,
     build_messages,
     condense_question,
-    generate,
     is_abstention,
-    renumber,
     split_sentences,
     stream_generate,
     unsupported,
@@ -494,30 +492,37 @@ def test_scripted_server_reasoning_is_not_shown(server):
     assert deltas == ["Friar is the CFO [1]."] and result.removed == ()
 
 
-def test_generate_returns_the_last_result(server):
+def final(question, language, evidence, settings):
+    """The GenerationResult that ends :func:`stream_generate`'s stream."""
+    items = list(stream_generate(question, language, evidence, settings))
+    assert isinstance(items[-1], GenerationResult)
+    return items[-1]
+
+
+def test_stream_ends_with_the_result(server):
     server.script(text("Friar is the CFO [1]."))
-    result = generate("Who is the CFO?", "en", EVIDENCE, settings_for(server))
+    result = final("Who is the CFO?", "en", EVIDENCE, settings_for(server))
     assert isinstance(result, GenerationResult) and result.text == "Friar is the CFO [1]."
 
 
-def test_generate_without_evidence_abstains_without_calling_the_model(server):
-    result = generate("Who is the CFO?", "en", (), settings_for(server))
+def test_stream_without_evidence_abstains_without_calling_the_model(server):
+    result = final("Who is the CFO?", "en", (), settings_for(server))
     assert result.abstained and result.text == ABSTAIN["en"] and server.requests == []
 
 
-def test_generate_raises_llmerror_on_failures(server):
+def test_stream_raises_llmerror_on_failures(server):
     server.script(status(429))
     with pytest.raises(LLMError, match="429"):
-        generate("q", "en", EVIDENCE, settings_for(server))
+        final("q", "en", EVIDENCE, settings_for(server))
     server.script(malformed())
     with pytest.raises(LLMError, match="malformed"):
-        generate("q", "en", EVIDENCE, settings_for(server))
+        final("q", "en", EVIDENCE, settings_for(server))
     server.script(text("<think>only thinking</think>"))
     with pytest.raises(LLMError, match="empty"):
-        generate("q", "en", EVIDENCE, settings_for(server))
+        final("q", "en", EVIDENCE, settings_for(server))
     server.script(hang(2.0))
     with pytest.raises(LLMError, match="within 0.5 s"):
-        generate("q", "en", EVIDENCE, settings_for(server, llm_timeout=0.5))
+        final("q", "en", EVIDENCE, settings_for(server, llm_timeout=0.5))
 
 
 # --- follow-up questions --------------------------------------------------------------------------------
@@ -552,12 +557,3 @@ def test_condense_question_raises_on_an_empty_or_runaway_reply(server):
 def test_result_text_markers_refer_to_evidence_numbers(server):
     _, result = run(server, "Friar is the CFO [1]. The deal lasts seven years [3]. Nvidia makes GB200 [2].")
     assert set(int(n) for n in re.findall(r"\[(\d+)\]", result.text)) == set(result.used) == {1, 2, 3}
-
-
-def test_renumber_keeps_only_cited_evidence_numbered_from_one():
-    result = GenerationResult("The deal lasts seven years [3]. Friar is the CFO [1][3].", (3, 1), (), 1.0,
-                              False, False, "")
-    text, citations = renumber(result, EVIDENCE)
-    assert text == "The deal lasts seven years [1]. Friar is the CFO [2][1]."
-    assert [(c.number, c.article_id) for c in citations] == [(1, "a3"), (2, "a1")]
-    assert citations[0].quote == EVIDENCE[2].quote

@@ -1,0 +1,57 @@
+"""Rank fusion and overlap collapsing on small hand-made inputs."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from assistant.retrieve import Ranked, collapse_overlaps, fuse
+
+
+def test_fuse_hybrid_adds_both_reciprocal_ranks():
+    got = fuse([(7, 0.9), (3, 0.8)], [(3, 12.0), (5, 4.0)], mode="hybrid", rrf_k=0)
+    assert [r.chunk_index for r in got] == [3, 7, 5]
+    by_index = {r.chunk_index: r for r in got}
+    assert by_index[3].fused == pytest.approx(1 / 2 + 1 / 1)
+    assert by_index[7].fused == pytest.approx(1.0)
+    assert by_index[5].fused == pytest.approx(1 / 2)
+    assert (by_index[3].dense, by_index[3].lexical) == (0.8, 12.0)
+    assert (by_index[7].dense, by_index[7].lexical) == (0.9, None)
+    assert (by_index[5].dense, by_index[5].lexical) == (None, 4.0)
+
+
+def test_fuse_scales_the_lexical_vote_in_hybrid_only():
+    dense, lexical = [(1, 0.5)], [(2, 3.0)]
+    hybrid = {r.chunk_index: r.fused for r in fuse(dense, lexical, mode="hybrid", rrf_k=0, lexical_weight=0.25)}
+    assert hybrid == {1: pytest.approx(1.0), 2: pytest.approx(0.25)}
+    bm25 = fuse(dense, lexical, mode="bm25", rrf_k=0, lexical_weight=0.25)
+    assert [(r.chunk_index, r.fused) for r in bm25] == [(2, pytest.approx(1.0))]
+    assert [r.chunk_index for r in fuse(dense, lexical, mode="dense")] == [1]
+
+
+def test_fuse_breaks_ties_by_chunk_index():
+    got = fuse([(9, 0.1)], [(4, 0.1)], mode="hybrid", rrf_k=60)
+    assert [r.chunk_index for r in got] == [4, 9]
+
+
+def _index(*spans: tuple[str, int, int]) -> SimpleNamespace:
+    return SimpleNamespace(chunks=[SimpleNamespace(article_id=a, start=s, end=e) for a, s, e in spans])
+
+
+def _ranked(*order: int) -> list[Ranked]:
+    return [Ranked(i, 1.0 / (n + 1), None, None) for n, i in enumerate(order)]
+
+
+def test_collapse_drops_a_mostly_overlapping_chunk_of_the_same_article():
+    index = _index(("a", 0, 100), ("a", 40, 140), ("a", 90, 190), ("b", 0, 100))
+    # chunk 1 overlaps chunk 0 by 60 of 100 characters; chunk 2 overlaps it by 10
+    # and chunk 1 (dropped, so not compared) by 50; chunk 3 is another article
+    kept = collapse_overlaps(index, _ranked(0, 1, 2, 3))
+    assert [r.chunk_index for r in kept] == [0, 2, 3]
+
+
+def test_collapse_keeps_the_better_ranked_chunk_and_respects_the_threshold():
+    index = _index(("a", 0, 100), ("a", 40, 140))
+    assert [r.chunk_index for r in collapse_overlaps(index, _ranked(1, 0))] == [1]
+    assert [r.chunk_index for r in collapse_overlaps(index, _ranked(1, 0), threshold=0.6)] == [1, 0]
