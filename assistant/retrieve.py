@@ -1,4 +1,4 @@
-"""Stage 5: hybrid retrieval: dense (FAISS via llama-index) + BM25, fused by RRF.
+"""Stage 5: hybrid retrieval: dense (FAISS, or Qdrant via llama-index) + BM25, fused by RRF.
 
 Dense search carries meaning across languages (an English question finds French
 passages); BM25 carries exact names and numbers. Reciprocal rank fusion combines
@@ -28,14 +28,10 @@ class Ranked:
 
 
 def dense_search(index: IndexData, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-    from llama_index.core.vector_stores.types import VectorStoreQuery
-
+    """The ``k`` chunk positions nearest ``query_vector`` in the index's dense store."""
     if not index.chunks:
         return []
-    result = index.vector_store.query(
-        VectorStoreQuery(query_embedding=query_vector.tolist(), similarity_top_k=min(k, len(index.chunks)))
-    )
-    return [(int(i), float(s)) for i, s in zip(result.ids or [], result.similarities or [])]
+    return index.vector_store.search(query_vector, min(k, len(index.chunks)))
 
 
 def bm25_search(index: IndexData, question: str, k: int) -> list[tuple[int, float]]:

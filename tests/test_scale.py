@@ -16,7 +16,6 @@ import sys
 
 import numpy as np
 import pytest
-from pydantic import PrivateAttr
 
 from assistant import IndexMismatchError, Settings
 from assistant import index as index_mod
@@ -36,12 +35,10 @@ from conftest import CORPUS, ROOT
 class HashEmbedding(LocalEmbedding):
     """Deterministic unit vectors from each text's hash; counts what it embeds."""
 
-    _calls: int = PrivateAttr(default=0)
-    _fail_after: int | None = PrivateAttr(default=None)
-    _texts: int = PrivateAttr(default=0)
-
     def __init__(self, fail_after_calls: int | None = None) -> None:
         super().__init__(model_name="hash", embedder_id="test:hash", dimension=48)
+        self._calls = 0
+        self._texts = 0
         self._fail_after = fail_after_calls
 
     @property

@@ -1,12 +1,14 @@
 """Where the chunk vectors are searched: FAISS (embedded, the default) or Qdrant.
 
-Every dense store answers the one question ``retrieve.dense_search`` asks, through
-llama-index's vector-store interface: ``query(VectorStoreQuery)`` returns a
-``VectorStoreQueryResult`` whose ``ids`` are chunk positions (rows of
-``IndexData.chunks``) and whose ``similarities`` are inner products of unit
-vectors. ``FaissVectorStore`` gives that as it is (FAISS ids are row numbers);
-``qdrant.QdrantChunkStore`` maps Qdrant's point ids back to positions. Nothing
-above the store knows which one it talks to.
+Every dense store answers the one question ``retrieve.dense_search`` asks:
+``search(vector, k)`` returns ``(chunk position, similarity)`` pairs, positions
+being rows of ``IndexData.chunks`` and similarities inner products of unit vectors.
+Both also speak llama-index's vector-store interface (``query(VectorStoreQuery)``).
+``index.FaissChunkStore`` searches FAISS directly (FAISS ids are row numbers) and
+builds llama-index's ``FaissVectorStore`` only when asked, so answering a question
+does not import llama-index; ``qdrant.QdrantChunkStore`` goes through llama-index's
+``QdrantVectorStore`` and maps Qdrant's point ids back to positions. Nothing above
+the store knows which one it talks to.
 
 The FAISS side still lives in ``assistant/index.py``; the manifest records the
 store of each index version under ``"store"`` (absent: FAISS).

@@ -198,6 +198,13 @@ class QdrantChunkStore:
         ids = [str(int(n.metadata["position"])) for n in result.nodes or []]
         return VectorStoreQueryResult(nodes=result.nodes, similarities=result.similarities, ids=ids)
 
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` nearest chunk positions to ``vector`` and their similarities."""
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        result = self.query(VectorStoreQuery(query_embedding=np.asarray(vector).tolist(), similarity_top_k=k))
+        return [(int(i), float(s)) for i, s in zip(result.ids or [], result.similarities or [])]
+
     def count(self) -> int:
         return int(self.store.client.count(self.collection, exact=True).count)
 
