@@ -224,7 +224,7 @@ def test_an_incremental_build_re_embeds_a_damaged_index_instead_of_copying_it(da
     np.save(path / "chunk_vectors.npy", vectors)
     report = Assistant.build_index(settings, embedder=embedder)
     assert report.warnings and "damaged" in report.warnings[0]
-    assert report.embedded_texts == report.chunks + report.sentences  # nothing copied
+    assert report.embedded_texts == report.sentences  # nothing copied: every sentence embedded again
     fresh = load_index(settings.index_dir, embedder.embedder_id)
     assert np.isfinite(fresh.chunk_vectors).all()
     assert fresh.path != path

@@ -61,7 +61,7 @@ def test_qdrant_dense_search_ranks_like_faiss(qdrant_index, index_dir, embedder)
         qvec = embedder.embed_queries([item["question"]])[0]
         want, got = dense_search(faiss_data, qvec, 10), dense_search(qdrant_data, qvec, 10)
         assert [i for i, _ in got] == [i for i, _ in want], item["id"]
-        np.testing.assert_allclose([s for _, s in got], [s for _, s in want], atol=1e-5)
+        np.testing.assert_allclose([s for _, s in got], [s for _, s in want], atol=1e-4)  # float16 storage
 
 
 @pytest.mark.parametrize("candidates", [None, 5])

@@ -43,7 +43,7 @@ def test_ray_build_gives_the_local_index_and_answers(tmp_path, index_dir, qa, mo
     local = load_index(index_dir)
     remote = load_index(settings.index_dir)
     assert [c.id for c in remote.chunks] == [c.id for c in local.chunks]
-    assert remote.sentences == local.sentences
+    assert list(remote.sentences) == list(local.sentences)
     np.testing.assert_allclose(remote.chunk_vectors, local.chunk_vectors, atol=1e-5)
     np.testing.assert_allclose(remote.sentence_vectors, local.sentence_vectors, atol=1e-5)
 
