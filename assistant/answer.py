@@ -17,8 +17,8 @@ import numpy as np
 
 from .index import IndexData
 from .language import pack
-from .reader import ReaderResult, names
-from .text import fold
+from .reader import ReaderResult
+from .text import fold, names
 from .types import Answer, Citation, Passage
 
 __all__ = ["AnswerConfig", "ScoredSentence", "compose", "merge_adjacent", "names", "scored_sentences", "select"]

@@ -39,7 +39,7 @@ from .errors import ConfigError
 from .index import IndexData
 from .language import pack, packs, union
 from .safety import safe_sentences
-from .text import fold, numbers, stems, words
+from .text import content_words, fold, names, numbers, stems, translation_stable_stems, words
 from .types import Passage
 
 log = logging.getLogger(__name__)
@@ -56,21 +56,16 @@ SENTENCE_FEATURES = (
     "has_date", "has_new_number", "has_new_name", "has_duration",
     "date_match", "number_match", "person_match", "place_match", "duration_match",
     "log_tokens", "fragment", "position", "same_language", "question_visibility",
-    "lexical_hit",
+    "lexical_hit", "prefix_overlap", "bigram_overlap", "missing_idf",
 )
 QUESTION_FEATURES = (
     "top_logit", "second_logit", "logit_gap", "mass", "top_dense", "top_ref_z", "top_chunk_ref_z",
     "question_visibility", "unknown_share", "top_idf_overlap", "same_language", "n_candidates",
     "max_idf_overlap", "unknown_terms", "unknown_terms_same_language", "top_name_overlap",
+    "top_missing_idf", "min_missing_idf",
 )
 
-_NAME = re.compile(r"\b[A-Z][\w\-]*[A-Z0-9][\w\-]*\b|(?<=\s)[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)*")
 _YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b")
-
-
-def names(text: str) -> set[str]:
-    """Folded proper names and acronyms of ``text`` (capitalised words after the first)."""
-    return {fold(m.group(0)) for m in _NAME.finditer(text)}
 
 
 @lru_cache(maxsize=None)
@@ -106,6 +101,8 @@ class SentenceFacts:
     tokens: int
     fragment: bool
     position: int
+    prefixes: frozenset[str]
+    bigrams: frozenset[tuple[str, str]]
 
 
 def sentence_facts(index: IndexData, i: int) -> SentenceFacts:
@@ -117,6 +114,7 @@ def sentence_facts(index: IndexData, i: int) -> SentenceFacts:
         text = article.text[s.start:s.end]
         ws = words(text)
         first = index.sentences_by_article[s.article_id][0]
+        pref = prefixes(text)
         facts = SentenceFacts(
             stems=frozenset(stems(text)), numbers=frozenset(numbers(text)),
             names=frozenset(names(text)), words=frozenset(ws),
@@ -127,9 +125,19 @@ def sentence_facts(index: IndexData, i: int) -> SentenceFacts:
             fragment=len(ws) < 4 or fold(text) == fold(article.title)
             or (not text.rstrip("»”\"')] ").endswith((".", "!", "?", "…")) and len(ws) < 12),
             position=i - first,
+            prefixes=frozenset(pref), bigrams=frozenset(zip(pref, pref[1:])),
         )
         cache[i] = facts
     return facts
+
+
+def prefixes(text: str, size: int = 5) -> list[str]:
+    """The content words of ``text`` cut to their first ``size`` letters, in order.
+
+    A crude stemmer shared by both languages: it matches derived forms a suffix stemmer
+    keeps apart (construit / construction) and many French-English cognates.
+    """
+    return [w[:size] for w in content_words(text) if not w.isdigit()]
 
 
 def document_frequency(index: IndexData) -> dict[str, int]:
@@ -174,7 +182,8 @@ class Candidates:
     question: dict[str, float]
 
 
-def candidate_sentences(index: IndexData, passages: Sequence[Passage]) -> tuple[list[int], list[int]]:
+def candidate_sentences(index: IndexData, passages: Sequence[Passage],
+                        removed: frozenset[int] = frozenset()) -> tuple[list[int], list[int]]:
     """Sentence indices inside the passages (each once, with its best passage rank).
 
     Headings (the title repeated, a short line with no final punctuation) announce a
@@ -184,7 +193,8 @@ def candidate_sentences(index: IndexData, passages: Sequence[Passage]) -> tuple[
     headings: dict[int, int] = {}
     for rank, p in enumerate(passages):
         for si in safe_sentences(index, index.sentences_in_chunk(index.chunk_positions[p.chunk_id])):
-            (headings if sentence_facts(index, si).fragment else seen).setdefault(si, rank)
+            if si not in removed:
+                (headings if sentence_facts(index, si).fragment else seen).setdefault(si, rank)
     if not seen:
         seen = headings
     return list(seen), list(seen.values())
@@ -193,16 +203,19 @@ def candidate_sentences(index: IndexData, passages: Sequence[Passage]) -> tuple[
 def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
                      passages: Sequence[Passage], language: str, reference: np.ndarray, *,
                      simulate_translation: bool = False, dense_shift: float = 0.0,
-                     hidden: Mapping[str, int] | None = None) -> Candidates | None:
+                     hidden: Mapping[str, int] | None = None,
+                     removed: frozenset[int] = frozenset()) -> Candidates | None:
     """Features of every sentence in ``passages`` for ``question`` (None when there is none).
 
     ``simulate_translation`` (training only) keeps, of the question's words, only what
     survives translation (names and numbers), as for an English question on French text;
     ``dense_shift`` lowers every similarity as a cross-lingual pair does; ``hidden`` (BM25
     token -> chunks holding it) is text taken out of the corpus for the question, whose
-    tokens then count as unknown when they occur nowhere else.
+    tokens then count as unknown when they occur nowhere else; ``removed`` (training
+    only) are sentences read as if deleted from their article: never candidates, never
+    neighbours, and a passage holding some is scored by what remains of it.
     """
-    ids, ranks = candidate_sentences(index, passages)
+    ids, ranks = candidate_sentences(index, passages, removed)
     if not ids:
         return None
     known = _known(index, hidden)
@@ -222,11 +235,19 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
     lexical_sentence: dict[int, float] = {}    # sentence -> did BM25 find its first passage
     for p in passages:
         ci = index.chunk_positions[p.chunk_id]
-        sim = chunk_sim.setdefault(p.chunk_id, float(np.asarray(index.chunk_vectors[ci], np.float32) @ q)
-                                   - dense_shift)
-        for si in index.sentences_in_chunk(ci):
+        inside = index.sentences_in_chunk(ci)
+        kept = [si for si in inside if si not in removed]
+        if not kept:
+            continue
+        if len(kept) == len(inside):
+            vector = np.asarray(index.chunk_vectors[ci], np.float32)
+        else:  # what the chunk would be without the removed text: its other sentences
+            vector = np.asarray(index.sentence_vectors[kept], np.float32).mean(axis=0)
+            vector /= float(np.linalg.norm(vector)) or 1.0
+        sim = chunk_sim.setdefault(p.chunk_id, float(vector @ q) - dense_shift)
+        for si in kept:
             sentence_chunk.setdefault(si, sim)
-            lexical_sentence.setdefault(si, 1.0 if p.lexical_score else 0.0)
+            lexical_sentence.setdefault(si, 1.0 if p.lexical_score and len(kept) == len(inside) else 0.0)
     chunk_max = max(chunk_sim.values())
 
     weights = idf(index)
@@ -239,9 +260,9 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
     q_numbers = {n for n in numbers(question) if len(n) >= 2 or not simulate_translation}
     q_stems = list(dict.fromkeys(stems(question)))
     if simulate_translation:
-        keep = {t for n in q_names for t in stems(n)} | q_numbers
+        keep = set(translation_stable_stems(question))
         q_stems = [t for t in q_stems if t in keep]
-    q_weight = {t: weights.get(t, 0.0) for t in q_stems}
+    q_weight = {t: weights.get(t, 0.0) if known(t) else 0.0 for t in q_stems}
     q_total = sum(q_weight.values()) or 1.0
     q_words = set(words(question))
     q_all_numbers = numbers(question)
@@ -256,6 +277,9 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
         visibility = 0.0
     wants = answer_type(question, language)
     same_language_default = not simulate_translation
+    q_prefixes = [] if simulate_translation else list(dict.fromkeys(prefixes(question)))
+    q_bigrams = set(zip(q_prefixes, q_prefixes[1:]))
+    q_max_weight = max(q_weight.values(), default=0.0) or 1.0
 
     rows = []
     n_sent = len(index.sentences)
@@ -264,9 +288,14 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
         s = index.sentences[si]
         article_language = index.articles[s.article_id].language[:2]
         same_language = same_language_default and article_language == language[:2]
-        prev_ok = si > 0 and index.sentences[si - 1].article_id == s.article_id
-        next_ok = si + 1 < n_sent and index.sentences[si + 1].article_id == s.article_id
-        neighbours = [j for j, ok in ((si - 1, prev_ok), (si + 1, next_ok)) if ok]
+        before, after = si - 1, si + 1
+        while before in removed:
+            before -= 1
+        while after in removed:
+            after += 1
+        prev_ok = before >= 0 and index.sentences[before].article_id == s.article_id
+        next_ok = after < n_sent and index.sentences[after].article_id == s.article_id
+        neighbours = [j for j, ok in ((before, prev_ok), (after, next_ok)) if ok]
         if neighbours:
             nd = float(np.max(np.asarray(index.sentence_vectors[neighbours], np.float32) @ q)) - dense_shift
         else:
@@ -274,13 +303,14 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
         t_stems, t_names = title_facts(index, s.article_id)
         context = f.stems | t_stems
         if prev_ok:
-            context = context | sentence_facts(index, si - 1).stems
+            context = context | sentence_facts(index, before).stems
         found = sum(w for t, w in q_weight.items() if t in f.stems)
         found_ctx = sum(w for t, w in q_weight.items() if t in context)
-        ctx_names = f.names | (sentence_facts(index, si - 1).names if prev_ok else frozenset()) | t_names
+        ctx_names = f.names | (sentence_facts(index, before).names if prev_ok else frozenset()) | t_names
         new_number = bool(f.numbers - q_all_numbers) or bool((f.words & _folded("number_words")) - q_words)
         new_name = bool(f.names - q_folded_names)
         has_date = f.has_date
+        missing = max((w for t, w in q_weight.items() if t not in context), default=0.0)
         rows.append((
             float(dense[k]),
             (float(dense[k]) - ref_mu) / ref_sd,
@@ -304,6 +334,9 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
             float(wants == "duration" and f.has_duration),
             math.log1p(f.tokens), float(f.fragment), math.log1p(f.position),
             float(same_language), visibility, lexical_sentence.get(si, 0.0),
+            sum(p in f.prefixes for p in q_prefixes) / len(q_prefixes) if q_prefixes else 0.0,
+            len(q_bigrams & f.bigrams) / len(q_bigrams) if q_bigrams else 0.0,
+            missing / q_max_weight,
         ))
     hand = np.asarray(rows, dtype=np.float32)
     unknown_terms = sum(not known(t) for t in q_stems) / len(q_stems) if q_stems else 0.0
@@ -320,6 +353,7 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
         "max_idf_overlap": float(hand[:, SENTENCE_FEATURES.index("idf_overlap_context")].max()),
         "unknown_terms": unknown_terms,
         "unknown_terms_same_language": unknown_terms * (0.0 if simulate_translation else 1.0),
+        "min_missing_idf": float(hand[:, SENTENCE_FEATURES.index("missing_idf")].min()),
     }
     return Candidates(ids_a, np.asarray(ranks, np.int64), hand, product, qf)
 
@@ -416,6 +450,7 @@ class Reader:
             "mass": float(np.sum(_sigmoid(logits))),
             "top_idf_overlap": float(c.hand[best, SENTENCE_FEATURES.index("idf_overlap_context")]),
             "top_name_overlap": float(c.hand[best, SENTENCE_FEATURES.index("name_overlap")]),
+            "top_missing_idf": float(c.hand[best, SENTENCE_FEATURES.index("missing_idf")]),
         }
         return np.asarray([values[k] for k in QUESTION_FEATURES], dtype=np.float32)
 

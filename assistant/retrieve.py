@@ -87,7 +87,6 @@ def rerank_dense(index: IndexData, query_vector: np.ndarray, candidates: set[int
     """
     out = []
     for ci in candidates:
-        chunk = index.chunks[ci]
         own = float(index.chunk_vectors[ci] @ query_vector)
         sent_ids = index.sentences_in_chunk(ci)
         best = float(np.max(index.sentence_vectors[sent_ids] @ query_vector)) if sent_ids else own

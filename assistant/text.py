@@ -208,3 +208,20 @@ def numbers(text: str) -> set[str]:
         if w in NUMBER_WORDS:
             found.add(str(NUMBER_WORDS[w]))
     return found
+
+
+_NAME = re.compile(r"\b[A-Z][\w\-]*[A-Z0-9][\w\-]*\b|(?<=\s)[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)*")
+
+
+def names(text: str) -> set[str]:
+    """Folded proper names and acronyms of ``text`` (capitalised words after the first)."""
+    return {fold(m.group(0)) for m in _NAME.finditer(text)}
+
+
+def translation_stable_stems(text: str) -> set[str]:
+    """The stems of ``text`` that survive translation: its names and its numbers.
+
+    An English question shares only these with a French article; reading it through
+    them keeps lexical signals from counting words the other language spells otherwise.
+    """
+    return {t for n in names(text) for t in stems(n)} | {n for n in numbers(text) if len(n) >= 2}

@@ -44,6 +44,7 @@ from assistant.reader import (  # noqa: E402
     MODEL_DIR, QUESTION_FEATURES, SENTENCE_FEATURES, Reader, build_candidates,
 )
 from assistant.retrieve import retrieve  # noqa: E402
+import assistant.reader as reader_module  # noqa: E402
 from assistant.text import fold, sentence_spans, stems  # noqa: E402
 
 SPLITS = {"train": (0.0, 0.70), "calib": (0.70, 0.85), "dev": (0.85, 1.0)}
@@ -133,16 +134,29 @@ def locate_paragraphs(index, art: PiafArticle) -> dict[str, tuple[int, int]]:
     return out
 
 
+def embed_questions(embedder, texts: list[str], work: Path | None) -> np.ndarray:
+    """Query vectors of ``texts``, kept in ``work`` by content so a rerun skips the embedder."""
+    key = hashlib.sha256("\n".join([embedder.embedder_id, *texts]).encode()).hexdigest()[:16]
+    path = work / f"questions-{key}.npy" if work else None
+    if path and path.is_file():
+        return np.load(path)
+    t0 = time.perf_counter()
+    vecs = np.asarray(embedder.embed_queries(texts), np.float32)
+    print(f"  {len(texts)} questions embedded in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, vecs)
+    return vecs
+
+
 def make_examples(index, embedder, articles: dict[str, PiafArticle], questions: list[dict], *,
-                  rng: random.Random, translate_share: float, variants=("answerable", "near", "off")
-                  ) -> list[Example]:
+                  rng: random.Random, translate_share: float, variants=("answerable", "near", "off"),
+                  work: Path | None = None) -> list[Example]:
     spans = {}
     for doc_id in {q["doc_id"] for q in questions}:
         spans.update(locate_paragraphs(index, articles[doc_id]))
     usable = [q for q in questions if q["context_id"] in spans]
-    t0 = time.perf_counter()
-    qvecs = embedder.embed_queries([q["q"] for q in usable])
-    print(f"  {len(usable)} questions embedded in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    qvecs = embed_questions(embedder, [q["q"] for q in usable], work)
     # a fixed reference, as the shipped reader uses: a sample of the train index's sentences
     reference = REFERENCE if REFERENCE is not None else index.sentence_vectors[:512]
     out: list[Example] = []
@@ -154,11 +168,16 @@ def make_examples(index, embedder, articles: dict[str, PiafArticle], questions: 
         translate = rng.random() < translate_share
         shift = rng.uniform(0.03, 0.09) if translate else 0.0
         for variant in variants:
+            removed: frozenset[int] = frozenset()
             if variant == "answerable":
                 passages = pool[:PASSAGES]
             elif variant == "near":
-                passages = [p for p in pool if not (p.article_id == q["doc_id"] and p.start < p_end
-                                                    and p.end > p_start)][:PASSAGES]
+                # the paragraph is deleted, its neighbours stay: what a real deletion leaves
+                removed = frozenset(
+                    si for si in index.sentences_by_article[q["doc_id"]]
+                    if index.sentences[si].start < p_end and index.sentences[si].end > p_start)
+                passages = [p for p in pool if not (p.article_id == q["doc_id"] and p_start <= p.start
+                                                    and p.end <= p_end)][:PASSAGES]
             else:
                 passages = [p for p in pool if p.article_id != q["doc_id"]][:PASSAGES]
             if not passages:
@@ -166,12 +185,24 @@ def make_examples(index, embedder, articles: dict[str, PiafArticle], questions: 
             hidden = None
             if variant != "answerable":  # what leaving the text out would take from BM25's vocabulary
                 hidden = {}
-                for ci, ch in enumerate(index.chunks):
-                    if ch.article_id == q["doc_id"] and (variant == "off" or (ch.start < p_end and ch.end > p_start)):
-                        for tok in set(stems(index.articles[ch.article_id].title + "\n" + ch.text) or ["_"]):
-                            hidden[tok] = hidden.get(tok, 0) + 1
+                text = index.articles[q["doc_id"]].text
+                title = index.articles[q["doc_id"]].title
+                for ch in index.chunks:
+                    if ch.article_id != q["doc_id"]:
+                        continue
+                    if variant == "off":
+                        gone = set(stems(title + "\n" + ch.text) or ["_"])
+                    elif ch.start < p_end and ch.end > p_start:  # only what the paragraph alone held
+                        cut_a, cut_b = max(ch.start, p_start), min(ch.end, p_end)
+                        rest = text[ch.start:cut_a] + "\n" + text[cut_b:ch.end]
+                        gone = set(stems(text[cut_a:cut_b])) - set(stems(title + "\n" + rest))
+                    else:
+                        continue
+                    for tok in gone:
+                        hidden[tok] = hidden.get(tok, 0) + 1
             c = build_candidates(index, q["q"], qvec, passages, "fr", reference,
-                                 simulate_translation=translate, dense_shift=shift, hidden=hidden)
+                                 simulate_translation=translate, dense_shift=shift, hidden=hidden,
+                                 removed=removed)
             if c is None:
                 continue
             labels = np.zeros(len(c.ids), np.int8)
@@ -456,7 +487,10 @@ def main(argv=None) -> int:
     REFERENCE = np.asarray(train_index.sentence_vectors[take], np.float32)
 
     examples = {}
-    cache = args.work / f"examples-{args.limit or 'all'}-{args.translate_share}-{args.seed}.pkl"
+    # the examples depend on the feature code and on how they are made: key them by both sources
+    features = hashlib.sha256(Path(__file__).read_bytes() + Path(reader_module.__file__).read_bytes()
+                              ).hexdigest()[:8]
+    cache = args.work / f"examples-{args.limit or 'all'}-{args.translate_share}-{args.seed}-{features}.pkl"
     if args.reuse and cache.is_file():
         import pickle
 
@@ -471,7 +505,8 @@ def main(argv=None) -> int:
         # train: cross-lingual simulation on part of it; calib/dev: French as asked, plus a
         # translated copy of the same share, so that the threshold serves both
         examples[name] = make_examples(indexes[name], embedder, articles, qs, rng=rng,
-                                       translate_share=args.translate_share)
+                                       translate_share=args.translate_share,
+                                       work=args.work if args.reuse else None)
         print(f"  {name}: {len(examples[name])} examples", file=sys.stderr)
     if args.reuse:
         import pickle

@@ -10,8 +10,9 @@ import pytest
 from assistant.language import ANSWER_TYPES, pack, packs
 from assistant.reader import (
     CARD_PATH, MODEL_PATH, QUESTION_FEATURES, SENTENCE_FEATURES, Reader, answer_type, build_candidates,
-    names,
+    prefixes,
 )
+from assistant.text import names, translation_stable_stems
 
 
 # --- language packs -------------------------------------------------------------------
@@ -57,6 +58,18 @@ def test_unknown_language_falls_back_to_english():
 def test_names_are_capitalised_words_after_the_first():
     assert names("Quand Marie Curie a-t-elle rejoint la Sorbonne ?") == {"marie", "curie", "sorbonne"}
     assert "quand" not in names("Quand est-ce ?")
+
+
+def test_what_survives_translation_is_names_and_numbers():
+    kept = translation_stable_stems("How many stores did Carrefour open in 2019?")
+    assert "2019" in kept and any(t.startswith("carrefour") for t in kept)
+    assert not any(t.startswith(("store", "open")) for t in kept)
+
+
+def test_prefixes_match_derived_forms_and_cognates():
+    assert prefixes("La construction du barrage") == ["const", "barra"]
+    assert set(prefixes("Qui a construit le barrage ?")) >= {"const", "barra"}
+    assert "capac" in prefixes("capacité") and "capac" in prefixes("capacity")
 
 
 # --- the shipped model --------------------------------------------------------------------
