@@ -141,7 +141,7 @@ def is_follow_up(question: str, language: str = "en") -> bool:
     A follow-up opens with a follow-up cue ("and", « et »), or, when it names no
     subject of its own (no name, no article-led noun phrase), holds a pronoun or
     demonstrative standing for something said before ("they", « ces ») or is an
-    ellipsis with at most one word beyond the question words (« Pour quel montant ? »).
+    ellipsis with at most one word beyond the question words (« Depuis quand ? »).
     The cues are the language pack's; a question with a subject of its own stands alone.
     """
     lang = pack(language)

@@ -60,8 +60,16 @@ def test_qdrant_dense_search_ranks_like_faiss(qdrant_index, index_dir, embedder)
     for item in eval_sample():
         qvec = embedder.embed_queries([item["question"]])[0]
         want, got = dense_search(faiss_data, qvec, 10), dense_search(qdrant_data, qvec, 10)
-        assert [i for i, _ in got] == [i for i, _ in want], item["id"]
-        np.testing.assert_allclose([s for _, s in got], [s for _, s in want], atol=1e-4)  # float16 storage
+        # the vectors are stored float16: scores agree to 1e-4, so chunks whose scores are
+        # that close may swap places (or one may fall just outside the top 10)
+        np.testing.assert_allclose([s for _, s in got], [s for _, s in want], atol=1e-4)
+        got_score = dict(got)
+        for rank, (i, score) in enumerate(want):
+            tied = any(abs(score - other) < 1e-4 for j, (_, other) in enumerate(want) if j != rank)
+            if not tied and not (rank == len(want) - 1):
+                assert got[rank][0] == i, (item["id"], rank)
+            elif i in got_score:
+                assert abs(got_score[i] - score) < 1e-4, (item["id"], rank)
 
 
 @pytest.mark.parametrize("candidates", [None, 5])
