@@ -449,3 +449,42 @@ def test_redact_masks_urls_parameters_and_tokens():
     assert redact("GET https://bob:pw@host:8080/v1?api_key=abc&x=1 Bearer tok.en") == (
         "GET https://***@host:8080/v1?api_key=***&x=1 Bearer ***")
     assert redact("nothing secret at http://127.0.0.1:11434/api") == "nothing secret at http://127.0.0.1:11434/api"
+
+
+# --- kill -9 during a build ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_build_killed_midway_keeps_the_old_index_and_resumes(tmp_path, embedder):
+    """SIGKILL while embedding: the previous version keeps serving, and the next build reuses
+    the batches already embedded instead of embedding them again."""
+    import signal
+    import sys
+    import time
+
+    corpus = _small_corpus(tmp_path / "corpus")
+    settings = Settings.load({"corpus_dir": corpus, "index_dir": tmp_path / "index"}, env={})
+    Assistant.build_index(settings, embedder=embedder)
+    before = load_index(settings.index_dir)
+    for p in sorted((CORPUS.parent / "eval" / "piaf" / "corpus").glob("*.md")):
+        shutil.copy(p, corpus / p.name)
+    work = settings.index_dir / index_mod.WORK
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "index", "-q", "--corpus-dir", str(corpus),
+                             "--index-dir", str(settings.index_dir)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while not any(p.suffix == ".npy" and not p.name.startswith(".") for p in work.rglob("*.npy")):
+        assert proc.poll() is None, "the build ended before a first batch was checkpointed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    survivor = load_index(settings.index_dir)
+    assert survivor.path == before.path and set(survivor.articles) == set(before.articles)
+    report = Assistant.build_index(settings, embedder=embedder)
+    assert report.resumed_batches >= 1
+    assert report.embedded_texts < report.sentences - len(before.sentences)
+    assert len(load_index(settings.index_dir).articles) == len(before.articles) + len(report.added)
+    assert not work.exists()
