@@ -196,8 +196,12 @@ NUMBER_WORDS = {
 _NUM_RE = re.compile(r"\d+(?:[ \u00a0\u202f.,]\d+)*")
 
 
-def numbers(text: str) -> set[str]:
-    """Numbers in ``text``, normalised ('1 400' -> '1400', '6,6' -> '6.6', 'sept' -> '7')."""
+def numbers(text: str, *, spelled_one: bool = True) -> set[str]:
+    """Numbers in ``text``, normalised ('1 400' -> '1400', '6,6' -> '6.6', 'sept' -> '7').
+
+    ``spelled_one=False`` leaves out « un », « une », "one": mostly articles and pronouns,
+    they would make nearly every sentence hold a number.
+    """
     found = set()
     for m in _NUM_RE.finditer(text):
         raw = re.sub(r"[ \u00a0\u202f]", "", m.group(0))
@@ -205,7 +209,7 @@ def numbers(text: str) -> set[str]:
             raw = re.sub(r"[.,]", "", raw)
         found.add(raw.replace(",", "."))
     for w in words(text):
-        if w in NUMBER_WORDS:
+        if w in NUMBER_WORDS and (spelled_one or NUMBER_WORDS[w] != 1):
             found.add(str(NUMBER_WORDS[w]))
     return found
 

@@ -55,6 +55,13 @@ def test_numbers_normalise_spaces_commas_and_words():
     assert numbers("1 400 milliards, 6,6 milliards, sept ans, 10 %, 300\u00a0000") >= {"1400", "6.6", "7", "10", "300000"}
 
 
+def test_the_article_un_is_not_a_number_when_asked():
+    text = "Un accord marque un tournant, one of many; 1 site et deux ans."
+    assert numbers(text) == {"1", "2"}
+    assert numbers(text, spelled_one=False) == {"1", "2"}  # the digit still counts
+    assert numbers("L'annonce marque un tournant.", spelled_one=False) == set()
+
+
 def test_stems_fold_accents_and_both_languages():
     assert fold("Énergie Électrique") == "energie electrique"
     s = stems("partenariats chips")
