@@ -12,7 +12,9 @@ figures in ``assistant/models/reader.json``:
   penalised), its neighbours' and its passage's similarity, retrieval ranks, the
   question's words, numbers and names found in it (IDF-weighted), whether it holds the
   kind of answer the question asks for (a date, a number, a name: see
-  ``assistant/language.py``), its length and position, and the element-wise product of
+  ``assistant/language.py``; per type, and as one "any type matches" flag so that a
+  type rare in the training data, such as durations, borrows what the common ones
+  teach), its length and position, and the element-wise product of
   the question and sentence vectors;
 * the **answerability** model turns the selector's output and a few question-level
   signals (how much of the question the corpus knows, names and numbers the corpus
@@ -56,7 +58,7 @@ SENTENCE_FEATURES = (
     "has_date", "has_new_number", "has_new_name", "has_duration",
     "date_match", "number_match", "person_match", "place_match", "duration_match",
     "log_tokens", "fragment", "position", "same_language", "question_visibility",
-    "lexical_hit", "prefix_overlap", "bigram_overlap", "missing_idf",
+    "lexical_hit", "prefix_overlap", "bigram_overlap", "missing_idf", "type_match", "type_miss",
 )
 QUESTION_FEATURES = (
     "top_logit", "second_logit", "logit_gap", "mass", "top_dense", "top_ref_z", "top_chunk_ref_z",
@@ -311,6 +313,8 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
         new_name = bool(f.names - q_folded_names)
         has_date = f.has_date
         missing = max((w for t, w in q_weight.items() if t not in context), default=0.0)
+        matches = (wants == "date" and has_date, wants == "number" and new_number,
+                   wants in ("person", "place") and new_name, wants == "duration" and f.has_duration)
         rows.append((
             float(dense[k]),
             (float(dense[k]) - ref_mu) / ref_sd,
@@ -329,14 +333,14 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
             float(wants == "date"), float(wants == "number"), float(wants == "person"),
             float(wants == "place"), float(wants == "duration"),
             float(has_date), float(new_number), float(new_name), float(f.has_duration),
-            float(wants == "date" and has_date), float(wants == "number" and new_number),
-            float(wants == "person" and new_name), float(wants == "place" and new_name),
-            float(wants == "duration" and f.has_duration),
+            float(matches[0]), float(matches[1]), float(wants == "person" and new_name),
+            float(matches[2] and wants == "place"), float(matches[3]),
             math.log1p(f.tokens), float(f.fragment), math.log1p(f.position),
             float(same_language), visibility, lexical_sentence.get(si, 0.0),
             sum(p in f.prefixes for p in q_prefixes) / len(q_prefixes) if q_prefixes else 0.0,
             len(q_bigrams & f.bigrams) / len(q_bigrams) if q_bigrams else 0.0,
             missing / q_max_weight,
+            float(any(matches)), float(wants is not None and not any(matches)),
         ))
     hand = np.asarray(rows, dtype=np.float32)
     unknown_terms = sum(not known(t) for t in q_stems) / len(q_stems) if q_stems else 0.0
