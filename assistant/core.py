@@ -131,6 +131,37 @@ class Assistant:
 
     # -- answering ------------------------------------------------------------------------
 
+    def _read(self, q: str, qvec, passages, language: str) -> tuple[list, float]:
+        """The reader's scored sentences for ``q`` over ``passages``, and its confidence."""
+        candidates = build_candidates(self._index, q, qvec, passages, language, self._reference)
+        if candidates is None:
+            return [], 0.0
+        result = self._reader.read(candidates)
+        return scored_sentences(self._index, result), result.confidence
+
+    def _answer_parts(self, q: str, language: str, chosen: list, confidence: float) -> tuple[list, float]:
+        """A compound question ("how much ..., and where ...?") also gets the best sentence of
+        each part the reader finds answerable, beyond what the whole question chose."""
+        parts = pack(language).parts(q)
+        if not parts:
+            return chosen, confidence
+        cfg = self._answer_cfg
+        out = list(chosen)
+        part_confidences = []
+        for part in parts:
+            passages, qvec = self._retrieve(part, 8, self.settings.retrieval)
+            if qvec is None:
+                qvec = self._embedder.embed_queries([part])[0]
+            scored, conf = self._read(part, qvec, passages, language)
+            picked = select(self._index, scored, conf, part, cfg)[:1]
+            if picked and picked[0].index not in {c.index for c in out} \
+                    and len(out) < cfg.max_sentences + len(parts):
+                out.append(picked[0])
+                part_confidences.append(conf)
+        if not chosen and part_confidences:
+            confidence = min(part_confidences)
+        return out, confidence
+
     def ask(self, question: str, history: History = None, *, k: int | None = None,
             mode: str | None = None) -> Answer:
         """Answer ``question`` from the articles, every sentence cited, or abstain.
@@ -169,13 +200,10 @@ class Assistant:
         t1 = time.perf_counter()
         if qvec is None:  # bm25-only mode still needs the vector to rank sentences
             qvec = self._embedder.embed_queries([search_q])[0]
-        candidates = build_candidates(self._index, search_q, qvec, passages, language, self._reference)
-        if candidates is None:
-            scored, confidence = [], 0.0
-        else:
-            result = self._reader.read(candidates)
-            scored, confidence = scored_sentences(self._index, result), result.confidence
+        scored, confidence = self._read(search_q, qvec, passages, language)
         chosen = select(self._index, scored, confidence, search_q, self._answer_cfg)
+        if understood is None:  # a follow-up's search text carries its borrowed subject
+            chosen, confidence = self._answer_parts(q, language, chosen, confidence)
         extractive = compose(self._index, q, language, chosen, passages[:k], understood=understood,
                              confidence=confidence)
         answer = extractive

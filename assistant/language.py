@@ -49,6 +49,8 @@ class LanguagePack:
     pronouns: re.Pattern
     frames: Mapping[str, str]
     articles: frozenset[str] = frozenset()
+    conjunctions: frozenset[str] = frozenset()
+    interrogatives: frozenset[str] = frozenset()
 
     def answer_type(self, question: str) -> str | None:
         """The kind of answer ``question`` asks for (one of ANSWER_TYPES), or None."""
@@ -57,6 +59,29 @@ class LanguagePack:
             if pattern.search(q):
                 return name
         return None
+
+    def parts(self, question: str, *, min_content: int = 1) -> tuple[str, ...]:
+        """The sub-questions of a compound question ("How much ..., and in what city ...?",
+        "Quel ... ? Les articles ... ?"), each with at least ``min_content`` content word(s);
+        ``()`` when the question asks one thing."""
+        pieces: list[str] = []
+        for sentence in re.split(r"(?<=\?)\s+", question.strip()):
+            tokens = sentence.split()
+            start = 0
+            for i, tok in enumerate(tokens):
+                word = tok.lower().strip(",;:")
+                if i > start and word in self.conjunctions and any(
+                        t.lower().strip(",;:?") in self.interrogatives for t in tokens[i + 1:i + 3]):
+                    pieces.append(" ".join(tokens[start:i]))
+                    start = i + 1
+            pieces.append(" ".join(tokens[start:]))
+        mark = re.search(r"\s*\?\s*$", question)
+        ending = mark.group().rstrip() if mark else ""
+        parts = tuple(p.strip(" ,;:") if p.rstrip().endswith("?") else p.strip(" ,;:") + ending
+                      for p in pieces
+                      if sum(re.sub(r"[^\w'’-]", "", w.lower()) not in self.stopwords | self.question_words
+                             for w in p.split()) >= min_content)
+        return parts if len(parts) > 1 else ()
 
 
 def _load(path: Path) -> LanguagePack:
@@ -78,6 +103,8 @@ def _load(path: Path) -> LanguagePack:
         pronouns=_phrases(sorted(pronouns)),
         frames=dict(data.get("frames", {})),
         articles=_split(data.get("articles", "")),
+        conjunctions=_split(data.get("conjunctions", "")),
+        interrogatives=_split(data.get("interrogatives", "")),
     )
 
 

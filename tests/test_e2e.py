@@ -6,7 +6,7 @@ import pytest
 
 from assistant import Answer, InvalidQuestionError
 
-from dev_questions import ANSWERABLE, AWS, UNANSWERABLE
+from dev_questions import AMD, ANSWERABLE, AWS, UNANSWERABLE
 
 
 def assert_integrity(qa, answer: Answer):
@@ -130,3 +130,11 @@ def test_retrieval_modes(qa):
     for mode in ("hybrid", "dense", "bm25"):
         top = qa.retrieve("Combien vaut l'accord entre OpenAI et AWS ?", k=5, mode=mode)
         assert top and top[0].article_id == AWS, mode
+
+
+def test_a_compound_question_quotes_a_sentence_for_each_part(qa):
+    ans = qa.ask("Combien vaut l'accord avec AWS, et quelle part du capital d'AMD OpenAI pourrait-il détenir ?")
+    assert_integrity(qa, ans)
+    quotes = {c.article_id: c.quote for c in ans.citations}
+    assert "38 milliards" in quotes.get(AWS, ""), ans.text
+    assert "10 %" in " ".join(c.quote for c in ans.citations if c.article_id == AMD), ans.text
