@@ -64,7 +64,7 @@ QUESTION_FEATURES = (
     "top_logit", "second_logit", "logit_gap", "mass", "top_dense", "top_ref_z", "top_chunk_ref_z",
     "question_visibility", "unknown_share", "top_idf_overlap", "same_language", "n_candidates",
     "max_idf_overlap", "unknown_terms", "unknown_terms_same_language", "top_name_overlap",
-    "top_missing_idf", "min_missing_idf",
+    "top_missing_idf", "min_missing_idf", "top_type_match",
 )
 
 _YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b")
@@ -455,6 +455,7 @@ class Reader:
             "top_idf_overlap": float(c.hand[best, SENTENCE_FEATURES.index("idf_overlap_context")]),
             "top_name_overlap": float(c.hand[best, SENTENCE_FEATURES.index("name_overlap")]),
             "top_missing_idf": float(c.hand[best, SENTENCE_FEATURES.index("missing_idf")]),
+            "top_type_match": float(c.hand[best, SENTENCE_FEATURES.index("type_match")]),
         }
         return np.asarray([values[k] for k in QUESTION_FEATURES], dtype=np.float32)
 
