@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from assistant.retrieve import Ranked, collapse_overlaps, fuse
@@ -55,3 +56,37 @@ def test_collapse_keeps_the_better_ranked_chunk_and_respects_the_threshold():
     index = _index(("a", 0, 100), ("a", 40, 140))
     assert [r.chunk_index for r in collapse_overlaps(index, _ranked(1, 0))] == [1]
     assert [r.chunk_index for r in collapse_overlaps(index, _ranked(1, 0), threshold=0.6)] == [1, 0]
+
+
+def test_each_passage_names_its_best_sentence_by_exact_span(qa, embedder):
+    """The span is one of the article's sentences, inside the chunk, and the one a fresh
+    embedding of the chunk's sentences ranks closest to the question."""
+    from assistant.chunk import embedding_text
+    from assistant.text import sentence_spans
+    from dev_questions import ANSWERABLE
+
+    shorter = 0
+    for question, *_ in ANSWERABLE[:4]:
+        passages = qa.retrieve(question, k=4)
+        assert passages
+        qvec = embedder.embed_queries([question])[0]
+        for p in passages:
+            article = qa.article(p.article_id)
+            assert p.start <= p.best_start < p.best_end <= p.end
+            inside = [(s, e) for s, e in sentence_spans(article.text) if s >= p.start and e <= p.end]
+            assert (p.best_start, p.best_end) in inside
+            vectors = embedder.embed_passages([embedding_text(article.title, article.text[s:e]) for s, e in inside])
+            sims = vectors @ qvec
+            best = inside[int(np.argmax(sims))]
+            # stored vectors are float16: accept the fresh argmax or a sentence within rounding of it
+            chosen = sims[inside.index((p.best_start, p.best_end))]
+            assert (p.best_start, p.best_end) == best or chosen >= sims.max() - 2e-3
+            shorter += (p.best_end - p.best_start) < (p.end - p.start)
+            assert p.to_dict()["best_start"] == p.best_start and p.to_dict()["best_end"] == p.best_end
+    assert shorter > 0   # a sentence, not the whole chunk
+
+
+def test_bm25_mode_has_no_best_sentence(qa):
+    passages = qa.retrieve("OpenAI AWS", k=2, mode="bm25")
+    assert passages
+    assert all(p.best_start is None and p.highlight == (p.start, p.end) for p in passages)
