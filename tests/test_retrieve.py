@@ -90,3 +90,26 @@ def test_bm25_mode_has_no_best_sentence(qa):
     passages = qa.retrieve("OpenAI AWS", k=2, mode="bm25")
     assert passages
     assert all(p.best_start is None and p.highlight == (p.start, p.end) for p in passages)
+
+
+def test_numpy_bm25_postings_score_as_bm25s_does(index_dir):
+    """The query side's BM25 (numpy only) against bm25s itself, on the real index."""
+    import bm25s
+
+    from assistant.index import resolve
+    from assistant.store.bm25 import BM25Postings
+    from assistant.text import stems
+
+    folder = resolve(index_dir) / "bm25"
+    ours, ref = BM25Postings.load(folder), bm25s.BM25.load(str(folder), load_corpus=False, show_progress=False)
+    assert ours.vocab_dict == ref.vocab_dict and ours.scores["num_docs"] == ref.scores["num_docs"]
+    queries = ["Combien vaut l'accord entre OpenAI et AWS ?", "How much power will the accelerators represent?",
+               "OpenAI OpenAI AMD", "zzzunknown OpenAI"]
+    for q in queries:
+        tokens = [t for t in stems(q) if t in ours.vocab_dict]
+        assert tokens
+        got, want = ours.get_scores(tokens), ref.get_scores(tokens)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+        assert (got > 0).any()
+    assert not ours.get_scores(["zzzunknown"]).any()
