@@ -287,8 +287,11 @@ def print_answer(answer, out=sys.stdout) -> None:
     elif answer.related:
         print("", file=out)
         for p in answer.related[:3]:
-            excerpt = " ".join(p.text.split())[:160]
-            print(f"- {p.title} ({p.article_id}): {excerpt}…", file=out)
+            start, end = p.highlight
+            excerpt = " ".join(p.text[start - p.start:end - p.start].split())
+            if len(excerpt) > 160:
+                excerpt = excerpt[:160] + "…"
+            print(f"- {p.title} ({p.article_id}, chars {start}-{end}): {excerpt}", file=out)
     for notice in answer.notices:
         print(f"note: {notice}", file=out)
 

@@ -556,9 +556,9 @@ def _open_qdrant(manifest: dict[str, Any], path: Path, index_dir: Path, settings
 
 
 def _load_bm25(path: Path):
-    import bm25s
+    from .store.bm25 import BM25Postings  # numpy only: bm25s (and scipy) only where building
 
-    return bm25s.BM25.load(str(path / "bm25"), load_corpus=False, show_progress=False)
+    return BM25Postings.load(path / "bm25")
 
 
 # --- writing -------------------------------------------------------------------------
@@ -746,7 +746,7 @@ def footprint(index_dir: Path) -> dict[str, float]:
 
 def _loading_rss_mb(index_dir: str) -> float:
     import faiss  # noqa: F401  (the libraries are the process's cost, not the index's)
-    import bm25s  # noqa: F401
+
 
     def rss() -> float:
         with open("/proc/self/statm") as fh:

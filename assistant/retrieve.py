@@ -95,6 +95,20 @@ def rerank_dense(index: IndexData, query_vector: np.ndarray, candidates: set[int
     return out
 
 
+def best_sentence(index: IndexData, chunk_index: int, query_vector: np.ndarray | None) -> tuple[int, int] | None:
+    """The (start, end) article span of the chunk's sentence most similar to the query.
+
+    Related reading highlights this sentence rather than the whole chunk. ``None``
+    without a query vector (bm25 mode) or when the chunk holds no indexed sentence.
+    """
+    sent_ids = index.sentences_in_chunk(chunk_index)
+    if query_vector is None or not sent_ids:
+        return None
+    sims = np.asarray(index.sentence_vectors[sent_ids], np.float32) @ np.asarray(query_vector, np.float32)
+    s = index.sentences[sent_ids[int(np.argmax(sims))]]
+    return s.start, s.end
+
+
 def collapse_overlaps(index: IndexData, ranked: list[Ranked], threshold: float = 0.5) -> list[Ranked]:
     """Drop a chunk that mostly overlaps a better-ranked chunk of the same article."""
     kept: list[Ranked] = []
@@ -134,7 +148,9 @@ def retrieve(index: IndexData, question: str, query_vector: np.ndarray | None, *
     out = []
     for r in ranked:
         c = index.chunks[r.chunk_index]
+        best = best_sentence(index, r.chunk_index, query_vector if use_dense else None)
         out.append(Passage(article_id=c.article_id, title=index.articles[c.article_id].title,
                            text=c.text, start=c.start, end=c.end, score=round(r.fused, 6),
-                           chunk_id=c.id, dense_score=r.dense, lexical_score=r.lexical))
+                           chunk_id=c.id, dense_score=r.dense, lexical_score=r.lexical,
+                           best_start=best[0] if best else None, best_end=best[1] if best else None))
     return out

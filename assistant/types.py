@@ -50,7 +50,12 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk with its fused score (higher is better)."""
+    """A retrieved chunk with its fused score (higher is better).
+
+    ``best_start``/``best_end`` span the chunk's sentence most similar to the question
+    (``article.text[best_start:best_end]``), or are ``None`` when retrieval had no query
+    vector (bm25 mode).
+    """
 
     article_id: str
     title: str
@@ -61,6 +66,15 @@ class Passage:
     chunk_id: str = ""
     dense_score: float | None = None
     lexical_score: float | None = None
+    best_start: int | None = None
+    best_end: int | None = None
+
+    @property
+    def highlight(self) -> tuple[int, int]:
+        """The span to highlight: the best sentence, else the whole chunk."""
+        if self.best_start is None or self.best_end is None:
+            return self.start, self.end
+        return self.best_start, self.best_end
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

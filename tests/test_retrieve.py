@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from assistant.retrieve import Ranked, collapse_overlaps, fuse
@@ -55,3 +56,60 @@ def test_collapse_keeps_the_better_ranked_chunk_and_respects_the_threshold():
     index = _index(("a", 0, 100), ("a", 40, 140))
     assert [r.chunk_index for r in collapse_overlaps(index, _ranked(1, 0))] == [1]
     assert [r.chunk_index for r in collapse_overlaps(index, _ranked(1, 0), threshold=0.6)] == [1, 0]
+
+
+def test_each_passage_names_its_best_sentence_by_exact_span(qa, embedder):
+    """The span is one of the article's sentences, inside the chunk, and the one a fresh
+    embedding of the chunk's sentences ranks closest to the question."""
+    from assistant.chunk import embedding_text
+    from assistant.text import sentence_spans
+    from dev_questions import ANSWERABLE
+
+    shorter = 0
+    for question, *_ in ANSWERABLE[:4]:
+        passages = qa.retrieve(question, k=4)
+        assert passages
+        qvec = embedder.embed_queries([question])[0]
+        for p in passages:
+            article = qa.article(p.article_id)
+            assert p.start <= p.best_start < p.best_end <= p.end
+            inside = [(s, e) for s, e in sentence_spans(article.text) if s >= p.start and e <= p.end]
+            assert (p.best_start, p.best_end) in inside
+            vectors = embedder.embed_passages([embedding_text(article.title, article.text[s:e]) for s, e in inside])
+            sims = vectors @ qvec
+            best = inside[int(np.argmax(sims))]
+            # stored vectors are float16: accept the fresh argmax or a sentence within rounding of it
+            chosen = sims[inside.index((p.best_start, p.best_end))]
+            assert (p.best_start, p.best_end) == best or chosen >= sims.max() - 2e-3
+            shorter += (p.best_end - p.best_start) < (p.end - p.start)
+            assert p.to_dict()["best_start"] == p.best_start and p.to_dict()["best_end"] == p.best_end
+    assert shorter > 0   # a sentence, not the whole chunk
+
+
+def test_bm25_mode_has_no_best_sentence(qa):
+    passages = qa.retrieve("OpenAI AWS", k=2, mode="bm25")
+    assert passages
+    assert all(p.best_start is None and p.highlight == (p.start, p.end) for p in passages)
+
+
+def test_numpy_bm25_postings_score_as_bm25s_does(index_dir):
+    """The query side's BM25 (numpy only) against bm25s itself, on the real index."""
+    import bm25s
+
+    from assistant.index import resolve
+    from assistant.store.bm25 import BM25Postings
+    from assistant.text import stems
+
+    folder = resolve(index_dir) / "bm25"
+    ours, ref = BM25Postings.load(folder), bm25s.BM25.load(str(folder), load_corpus=False, show_progress=False)
+    assert ours.vocab_dict == ref.vocab_dict and ours.scores["num_docs"] == ref.scores["num_docs"]
+    queries = ["Combien vaut l'accord entre OpenAI et AWS ?", "How much power will the accelerators represent?",
+               "OpenAI OpenAI AMD", "zzzunknown OpenAI"]
+    for q in queries:
+        tokens = [t for t in stems(q) if t in ours.vocab_dict]
+        assert tokens
+        got, want = ours.get_scores(tokens), ref.get_scores(tokens)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+        assert (got > 0).any()
+    assert not ours.get_scores(["zzzunknown"]).any()

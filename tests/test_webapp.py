@@ -509,3 +509,27 @@ def test_index_watcher_switches_when_another_process_rebuilds(tmp_path):
         assert backend.n_articles() == 2
     finally:
         backend.stop()
+
+
+def test_related_reading_highlights_the_passages_best_sentence(qa):
+    from assistant.text import sentence_spans
+
+    answer = qa.ask("Who won the 2018 football World Cup?")
+    assert answer.abstained and answer.related
+    texts = {p.article_id: qa.article(p.article_id).text for p in answer.related}
+    html = sources_section(answer, 0, texts, "en")
+    cards = re.findall(r'<article class="qa-src qa-related".*?</article>', html, re.S)
+    shown = render.related_passages(answer.related)
+    assert len(cards) == len(shown)
+    for card, p in zip(cards, shown):
+        text = texts[p.article_id]
+        sentence = text[p.best_start:p.best_end]
+        assert (p.best_start, p.best_end) in sentence_spans(text)
+        # the card marks that sentence, and its button opens the article on that sentence alone
+        mark = re.search(r'<mark class="qa-quote">(.*?)</mark>', card, re.S).group(1)
+        assert mark == render.esc(" ".join(sentence.split()))
+        button = re.search(r'<button[^>]*class="qa-view"[^>]*>', card).group(0)
+        assert f'data-start="{p.best_start}"' in button and f'data-end="{p.best_end}"' in button
+        view = article_html(text, [(p.best_start, p.best_end)])
+        highlighted = re.search(r'<mark class="qa-hl" id="qa-hl">(.*?)</mark>', view, re.S).group(1)
+        assert highlighted == render.esc(sentence)

@@ -435,12 +435,16 @@ def sources_section(answer: Answer, turn: int, article_text: Mapping[str, str],
     elif answer.related:
         heading = t(lang, "related")
         for i, p in enumerate(related_passages(answer.related)):
+            start, end = p.highlight
+            text = article_text.get(p.article_id)
+            body = (paragraph_context(text, start, end) if text is not None and p.best_start is not None
+                    else esc(_excerpt(p.text)))
             cards.append(
                 f'<article class="qa-src qa-related" id="{_related_id(turn, i)}" '
-                f'data-article="{esc(p.article_id)}" data-start="{p.start}" data-end="{p.end}">'
+                f'data-article="{esc(p.article_id)}" data-start="{start}" data-end="{end}">'
                 f'<header><span class="qa-num">{i + 1}</span><h4 class="qa-title">{esc(p.title)}</h4></header>'
-                f'<blockquote class="qa-context">{esc(_excerpt(p.text))}</blockquote>'
-                f'{_view_button(lang, p.article_id, p.start, p.end)}</article>')
+                f'<blockquote class="qa-context">{body}</blockquote>'
+                f'{_view_button(lang, p.article_id, start, end)}</article>')
     else:
         return ""
     question = answer.understood_question or answer.question
