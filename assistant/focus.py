@@ -12,7 +12,8 @@ from typing import Collection
 import numpy as np
 
 from .errors import InvalidQuestionError
-from .index import IndexData, _make_vector_store, faiss_kind
+from .index import IndexData
+from .store.faiss import faiss_kind, make_store
 from .text import stems
 
 
@@ -33,7 +34,7 @@ def subset_index(index: IndexData, article_ids: Collection[str]) -> IndexData:
     chunks = [index.chunks[i] for i in keep_chunks]
     chunk_vectors = np.ascontiguousarray(index.chunk_vectors[keep_chunks])
     sentence_vectors = np.ascontiguousarray(index.sentence_vectors[keep_sents])
-    store = _make_vector_store(chunk_vectors, faiss_kind(len(chunks), exact_max=len(chunks)))
+    store = make_store(chunk_vectors, faiss_kind(len(chunks), exact_max=len(chunks)))
     bm25 = bm25s.BM25()
     bm25.index([stems(articles[c.article_id].title + "\n" + c.text) or ["_"] for c in chunks],
                show_progress=False)

@@ -10,7 +10,7 @@ Layout of ``index/``::
       v-.../articles.offsets.json           byte offset of each article's line, read on demand
       v-.../chunks.jsonl, chunk_vectors.npy
       v-.../sentences.jsonl, sentence_vectors.npy   (vectors float16, memory-mapped)
-      v-.../faiss.index                     written by llama-index's FaissVectorStore
+      v-.../faiss.index                     written by llama-index's FaissVectorStore (store/faiss.py)
       v-.../bm25/                           bm25s
       .work/                                embedded batches of a build in progress
 
@@ -66,6 +66,8 @@ from .errors import (
 from .ingest import load_corpus
 from .safety import flag_warnings, flagged_articles
 from .store import check_store, store_kind
+from .store import faiss as faiss_store
+from .store.faiss import FaissChunkStore, build_faiss, faiss_kind  # noqa: F401  (re-exported)
 from .text import stems
 from .types import Article, Chunk, Sentence
 
@@ -358,7 +360,7 @@ def load_index(index_dir: Path, embedder_id: str | None = None, settings=None) -
         articles, chunks, sents = _load_tables(path)
         chunk_vectors = np.load(path / "chunk_vectors.npy", mmap_mode="r", allow_pickle=False)
         sentence_vectors = np.load(path / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False)
-        vector_store = (_load_vector_store(path, manifest.get("faiss", {}))
+        vector_store = (faiss_store.load_store(path, manifest.get("faiss", {}))
                         if store_kind(manifest) == "faiss" else None)
         bm25 = _load_bm25(path)
     except IndexCorruptError:
@@ -375,7 +377,7 @@ def load_index(index_dir: Path, embedder_id: str | None = None, settings=None) -
         problems.append(f"chunk vectors {chunk_vectors.shape} for {len(chunks)} chunks of dim {dim}")
     if sentence_vectors.shape != (len(sents), dim):
         problems.append(f"sentence vectors {sentence_vectors.shape} for {len(sents)} sentences")
-    dense_total = vector_store.client.ntotal if store_kind(manifest) == "faiss" else vector_store.count()
+    dense_total = vector_store.count()
     if dense_total != len(chunks):
         problems.append(f"{store_kind(manifest)} holds {dense_total} vectors for {len(chunks)} chunks")
     if set(manifest.get("articles", {})) != set(articles):
@@ -499,52 +501,6 @@ def _read_jsonl(path: Path) -> Iterator[Any]:
         for line in fh:
             if line.strip():
                 yield json.loads(line)
-
-
-class FaissChunkStore:
-    """The FAISS index of the chunk vectors (row i is chunk i), searched directly.
-
-    Answering a question is one FAISS search, and importing llama-index for it costs
-    seconds; its ``FaissVectorStore`` over the same index is built on first use by
-    ``as_llama_index()`` (persisting, llama-index consumers, ``query``).
-    """
-
-    def __init__(self, index: Any) -> None:
-        #: the FAISS index (``FaissVectorStore.client`` names it so too)
-        self.client = index
-        self._llama_index: Any = None
-
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The ``k`` nearest chunk positions to ``vector`` and their inner products."""
-        if k <= 0 or self.client.ntotal == 0:
-            return []
-        query = np.ascontiguousarray(np.asarray(vector, np.float32).reshape(1, -1))
-        scores, ids = self.client.search(query, int(k))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
-
-    def as_llama_index(self):
-        """llama-index's ``FaissVectorStore`` over this index (built once)."""
-        if self._llama_index is None:
-            from llama_index.vector_stores.faiss import FaissVectorStore
-
-            self._llama_index = FaissVectorStore(faiss_index=self.client)
-        return self._llama_index
-
-    def query(self, query, **kwargs: Any):
-        """llama-index's vector-store query (``VectorStoreQuery`` in, ``VectorStoreQueryResult`` out)."""
-        return self.as_llama_index().query(query, **kwargs)
-
-    def persist(self, persist_path: str) -> None:
-        self.as_llama_index().persist(persist_path=persist_path)
-
-
-def _load_vector_store(path: Path, kind: dict[str, Any]) -> FaissChunkStore:
-    import faiss
-
-    index = faiss.read_index(str(path / "faiss.index"))
-    if "nprobe" in kind:
-        faiss.extract_index_ivf(index).nprobe = int(kind["nprobe"])
-    return FaissChunkStore(index)
 
 
 def _open_qdrant(manifest: dict[str, Any], path: Path, index_dir: Path, settings):
@@ -856,52 +812,6 @@ def _slice_old(old: IndexData, aid: str):
             [old.sentences[i] for i in si], np.asarray(old.sentence_vectors[si], np.float32))
 
 
-def faiss_kind(n: int, exact_max: int, nprobe: int = 32) -> dict[str, Any]:
-    """Which FAISS index serves ``n`` chunk vectors: exact up to ``exact_max``, else IVF.
-
-    IVF with 8-bit scalar-quantised lists (a quarter of float32's memory), ~sqrt(n)
-    lists, ``nprobe`` of them searched per query; the figures behind these choices are
-    in the README (``scripts/bench.py``).
-    """
-    if n <= exact_max:
-        return {"type": "IndexFlatIP", "metric": "inner_product"}
-    nlist = max(1, int(round(np.sqrt(n))))
-    return {"type": "IndexIVFScalarQuantizer", "metric": "inner_product", "quantizer": "SQ8",
-            "nlist": nlist, "nprobe": min(nlist, int(nprobe))}
-
-
-def build_faiss(vectors: np.ndarray, kind: dict[str, Any], seed: int = 0):
-    """A FAISS index of ``kind`` (see ``faiss_kind``) holding ``vectors`` (rows in order)."""
-    import faiss
-
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    dim = vectors.shape[1]
-    if kind["type"] == "IndexFlatIP":
-        index = faiss.IndexFlatIP(dim)
-    elif kind["type"] == "IndexIVFScalarQuantizer":
-        quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, int(kind["nlist"]),
-                                              faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
-        index.own_fields = True
-        quantizer.this.disown()
-        index.cp.niter = 10
-        sample = min(len(vectors), 64 * int(kind["nlist"]))
-        rows = np.random.default_rng(seed).choice(len(vectors), size=sample, replace=False)
-        index.train(vectors[np.sort(rows)])
-        index.nprobe = int(kind["nprobe"])
-    else:
-        raise ValueError(f"unknown FAISS index type {kind['type']!r}")
-    if len(vectors):
-        index.add(vectors)
-    return index
-
-
-def _make_vector_store(vectors: np.ndarray, kind: dict[str, Any]) -> FaissChunkStore:
-    # FaissVectorStore.add() takes one node at a time; the index is filled directly
-    # instead (row i is chunk i, which is what FaissVectorStore.query reports as ids).
-    return FaissChunkStore(build_faiss(vectors, kind))
-
-
 def _write_version(index_dir: Path, manifest, articles, chunks, chunk_vectors, sents,
                    sentence_vectors, kind) -> Path:
     import bm25s
@@ -930,8 +840,8 @@ def _write_version(index_dir: Path, manifest, articles, chunks, chunk_vectors, s
         np.save(tmp / "chunk_vectors.npy", chunk_vectors.astype(VECTOR_DTYPE))
         np.save(tmp / "sentence_vectors.npy", sentence_vectors.astype(VECTOR_DTYPE))
         if store_kind(manifest) == "faiss":
-            store = _make_vector_store(chunk_vectors, kind)
-            store.persist(persist_path=str(tmp / "faiss.index"))
+            store = faiss_store.make_store(chunk_vectors, kind)
+            store.persist(persist_path=str(tmp / faiss_store.INDEX_FILE))
         bm25 = bm25s.BM25()
         bm25.index([stems(by_id[c.article_id].title + "\n" + c.text) or ["_"] for c in chunks],
                    show_progress=False)

@@ -210,7 +210,7 @@ def clustered_vectors(n: int, dim: int, clusters: int, rng: np.random.Generator,
 def bench_ann(args) -> dict:
     import faiss
 
-    from assistant.index import build_faiss, faiss_kind
+    from assistant.store.faiss import build_faiss, faiss_kind
 
     faiss.omp_set_num_threads(args.threads)
     rng = np.random.default_rng(0)

@@ -12,6 +12,7 @@ from assistant import (
 )
 from assistant import index as index_mod
 from assistant.index import load_index
+from assistant.store import faiss as faiss_store
 
 from conftest import CORPUS
 
@@ -69,7 +70,7 @@ def test_crash_mid_build_keeps_previous_index(small, embedder, monkeypatch):
     def boom(*args, **kwargs):
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C while FAISS was written
 
-    monkeypatch.setattr(index_mod, "_make_vector_store", boom)
+    monkeypatch.setattr(faiss_store, "make_store", boom)
     with pytest.raises(KeyboardInterrupt):
         Assistant.build_index(settings, embedder=embedder)
     monkeypatch.undo()

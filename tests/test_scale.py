@@ -23,11 +23,10 @@ from assistant.embed import LocalEmbedding
 from assistant.index import (
     ArticleStore,
     BoundedCache,
-    build_faiss,
     build_index,
-    faiss_kind,
     load_index,
 )
+from assistant.store.faiss import build_faiss, faiss_kind
 
 from conftest import CORPUS, ROOT
 

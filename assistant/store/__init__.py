@@ -2,16 +2,17 @@
 
 Every dense store answers the one question ``retrieve.dense_search`` asks:
 ``search(vector, k)`` returns ``(chunk position, similarity)`` pairs, positions
-being rows of ``IndexData.chunks`` and similarities inner products of unit vectors.
+being rows of ``IndexData.chunks`` and similarities inner products of unit vectors;
+``count()`` is how many chunk vectors it holds.
 Both also speak llama-index's vector-store interface (``query(VectorStoreQuery)``).
-``index.FaissChunkStore`` searches FAISS directly (FAISS ids are row numbers) and
+``faiss.FaissChunkStore`` searches FAISS directly (FAISS ids are row numbers) and
 builds llama-index's ``FaissVectorStore`` only when asked, so answering a question
 does not import llama-index; ``qdrant.QdrantChunkStore`` goes through llama-index's
 ``QdrantVectorStore`` and maps Qdrant's point ids back to positions. Nothing above
 the store knows which one it talks to.
 
-The FAISS side still lives in ``assistant/index.py``; the manifest records the
-store of each index version under ``"store"`` (absent: FAISS).
+The manifest records the store of each index version under ``"store"`` (absent:
+FAISS) and, for FAISS, which index serves it under ``"faiss"`` (``faiss.faiss_kind``).
 """
 
 from __future__ import annotations
