@@ -28,7 +28,7 @@ from typing import Iterator, Sequence
 from .config import Settings
 from .errors import LLMError
 from .safety import instruction_like
-from .text import NUMBER_WORDS, STOPWORDS, fold, sentence_spans
+from .text import ELISION, NUMBER_WORDS, STOPWORDS, fold, sentence_spans, strip_elision
 from .types import Citation
 
 __all__ = [
@@ -565,7 +565,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 _MULTIWORD = sorted((k for k in ALIASES if " " in k), key=len, reverse=True)
 _TOKEN_RE = re.compile(r"[^\W_][\w’'\-&]*")
-_ELISION = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’](?=\w)", re.I)
 
 
 def _norm_spaces(s: str) -> str:
@@ -654,7 +653,7 @@ def _name_candidates(claim: str, known_names: set[str], common_words: frozenset[
     for m in _TOKEN_RE.finditer(claim):
         tok = m.group(0)
         tok = re.sub(r"['’]s$", "", tok)
-        elided = _ELISION.match(tok)
+        elided = ELISION.match(tok)
         start = m.start()
         if elided:
             tok = tok[elided.end():]
@@ -687,7 +686,7 @@ def _name_candidates(claim: str, known_names: set[str], common_words: frozenset[
 def _question_names(question: str) -> set[str]:
     out = set()
     for tok in _TOKEN_RE.findall(question):
-        tok = _ELISION.sub("", re.sub(r"['’]s$", "", tok))
+        tok = strip_elision(re.sub(r"['’]s$", "", tok))
         f = fold(tok)
         if len(tok) >= 2 and tok[0].isupper() and f not in STOPWORDS and f not in _STARTERS:
             out.add(f)

@@ -12,7 +12,8 @@ from functools import lru_cache
 from .language import pack
 
 _WORD_RE = re.compile(r"[^\W_]+(?:[’'][^\W_]+)?", re.UNICODE)
-_APOSTROPHE_PREFIX = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|quoiqu)[’']", re.I)
+#: The one elision rule: the French elided article, pronoun or conjunction a word starts with.
+ELISION = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|quoiqu)['’](?=\w)", re.I)
 
 FR_STOPWORDS = pack("fr").stopwords
 EN_STOPWORDS = pack("en").stopwords
@@ -36,11 +37,16 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def strip_elision(word: str) -> str:
+    """``word`` without its French elision (« l'accord » -> « accord », « qu'Amazon » -> « Amazon »)."""
+    return ELISION.sub("", word, count=1)
+
+
 def words(text: str) -> list[str]:
     """Folded word tokens, French elisions removed (l'accord -> accord)."""
     out = []
     for match in _WORD_RE.finditer(text):
-        token = _APOSTROPHE_PREFIX.sub("", match.group(0))
+        token = strip_elision(match.group(0))
         out.append(fold(token).replace("’", "'"))
     return out
 
@@ -49,7 +55,7 @@ def surface_words(text: str) -> list[str]:
     """Lowercased word tokens with accents kept (what the word-level embeddings see)."""
     out = []
     for match in _WORD_RE.finditer(text):
-        token = _APOSTROPHE_PREFIX.sub("", match.group(0)).lower().replace("’", "'")
+        token = strip_elision(match.group(0)).lower().replace("’", "'")
         if not token.isdigit():
             out.append(token)
     return out

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.text import detect_language, fold, numbers, sentence_spans, stems
+from assistant.text import detect_language, fold, numbers, sentence_spans, stems, strip_elision, words
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -34,6 +34,20 @@ def test_sentences_cover_every_word_of_real_articles(path):
         covered[s:e] = b"\x01" * (e - s)
     lost = "".join(ch for ch, c in zip(article.text, covered) if not c and ch.isalnum())
     assert lost == ""
+
+
+@pytest.mark.parametrize("word,bare", [
+    ("l'accord", "accord"), ("L’Europe", "Europe"), ("qu'Amazon", "Amazon"), ("jusqu'ici", "ici"),
+    ("lorsqu'il", "il"), ("quoiqu'on", "on"), ("n'a", "a"), ("c'est", "est"),
+    ("aujourd'hui", "aujourd'hui"), ("O'Neil", "O'Neil"), ("l'", "l'"), ("accord", "accord"),
+])
+def test_one_elision_rule(word, bare):
+    assert strip_elision(word) == bare
+
+
+def test_words_strip_elisions_once():
+    assert words("L'accord qu'Amazon a signé jusqu’à aujourd'hui") == [
+        "accord", "amazon", "a", "signe", "a", "aujourd'hui"]
 
 
 _MARKERS = re.compile(r"(?:\s*\[\d+\])+")
