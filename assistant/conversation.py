@@ -17,12 +17,11 @@ from typing import Any, Sequence
 from .errors import InvalidQuestionError
 from .language import pack, union
 from .reader import names
-from .text import content_words, fold
+from .text import content_words, fold, strip_elision
 
 #: Accepted shapes of ``history`` (oldest turn first), see ``history_questions``.
 History = Sequence[Any] | None
 
-_ELISION = re.compile(r"^(?:l|d|qu)['’]", re.I)
 
 
 def _has_surrogate(text: str) -> bool:
@@ -166,10 +165,10 @@ def subject_of(previous: str, question: str, max_chars: int | None = None) -> li
     used = 0
     prev_content = {fold(w) for w in content_words(previous)}
     for w in re.findall(r"[^\W_][\w’'\-]*", previous):
-        f = fold(_ELISION.sub("", w))
+        f = fold(strip_elision(w))
         if f in have or f in seen or f in not_subject or f not in prev_content:
             continue
-        word = _ELISION.sub("", w)
+        word = strip_elision(w)
         used += len(word) + (1 if subject else 0)
         if max_chars is not None and used > max_chars:
             break

@@ -28,7 +28,7 @@ from typing import Iterator, Sequence
 from .config import Settings
 from .errors import LLMError
 from .safety import instruction_like
-from .text import NUMBER_WORDS, STOPWORDS, fold
+from .text import ELISION, NUMBER_WORDS, STOPWORDS, fold, sentence_spans, strip_elision
 from .types import Citation
 
 __all__ = [
@@ -238,8 +238,6 @@ def condense_question(question: str, history: Sequence[str], language: str, sett
 _MARK = r"\[\s*(?:(?:source|evidence|extrait|passage|preuve|doc(?:ument)?)\s*)?\d+(?:\s*[,;]\s*\d+)*\s*\]"
 _MARK_RE = re.compile(_MARK, re.I)
 _MARKS_AT = re.compile(rf"(?:\s*{_MARK})+", re.I)
-_END_RE = re.compile(r"[.!?…]+[\"»”’')]*")
-_ABBREV = frozenset("mr mrs ms dr prof st mm mme mlle etc vs cf env approx inc ltd corp co jr sr no fig p ex av apr".split())
 _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S | re.I)
 _END_TOKEN = re.compile(r"<\|(?:im_end|eot_id|end|endoftext|end_of_text|eom_id)\|>|<end_of_turn>|</s>|<eos>")
 _SPECIAL_TOKEN = re.compile(r"<\|[a-z_]{1,30}\|>|<(?:start|end)_of_turn>|<bos>|<s>", re.I)
@@ -271,10 +269,11 @@ def _started(text: str) -> bool:
 
 
 def split_sentences(text: str) -> list[_Sentence]:
-    """Cut a reply into sentences; ``[n]`` markers after a full stop stay with their sentence.
+    """Cut a reply into sentences with ``text.sentence_spans`` (the splitter articles are
+    cut with); ``[n]`` markers after a full stop stay with their sentence.
 
     A line break always ends a sentence (lists, paragraphs); a line of markers only joins
-    the sentence before it.
+    the sentence before it. Each sentence keeps what was written before it (a bullet).
     """
     out: list[_Sentence] = []
     pos = 0
@@ -289,22 +288,7 @@ def split_sentences(text: str) -> list[_Sentence]:
             out[-1] = _Sentence(prev.text + " " + line.strip(), prev.sep, line_start + len(line))
             continue
         start = 0
-        for m in _END_RE.finditer(line):
-            end = m.end()
-            marks = _MARKS_AT.match(line, end)
-            if marks:
-                end = marks.end()
-            rest = line[end:]
-            if rest and not rest[0].isspace():
-                continue  # "6.6", "U.S.A", "e.g." inside a word
-            nxt = rest.lstrip()
-            if nxt and nxt[0].islower():
-                continue  # "approx. 300", "etc. and"
-            if m.group(0).startswith(".") and not marks:
-                before = re.search(r"([\w\-]+)$", line[:m.start()])
-                word = before.group(1).lower() if before else ""
-                if word in _ABBREV or (len(word) == 1 and word.isalpha()):
-                    continue
+        for _, end in sentence_spans(line, None, attached=_MARKS_AT):
             piece = line[start:end].strip()
             if piece:
                 out.append(_Sentence(piece, sep if out else "", line_start + end))
@@ -581,7 +565,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 _MULTIWORD = sorted((k for k in ALIASES if " " in k), key=len, reverse=True)
 _TOKEN_RE = re.compile(r"[^\W_][\w’'\-&]*")
-_ELISION = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’](?=\w)", re.I)
 
 
 def _norm_spaces(s: str) -> str:
@@ -670,7 +653,7 @@ def _name_candidates(claim: str, known_names: set[str], common_words: frozenset[
     for m in _TOKEN_RE.finditer(claim):
         tok = m.group(0)
         tok = re.sub(r"['’]s$", "", tok)
-        elided = _ELISION.match(tok)
+        elided = ELISION.match(tok)
         start = m.start()
         if elided:
             tok = tok[elided.end():]
@@ -703,7 +686,7 @@ def _name_candidates(claim: str, known_names: set[str], common_words: frozenset[
 def _question_names(question: str) -> set[str]:
     out = set()
     for tok in _TOKEN_RE.findall(question):
-        tok = _ELISION.sub("", re.sub(r"['’]s$", "", tok))
+        tok = strip_elision(re.sub(r"['’]s$", "", tok))
         f = fold(tok)
         if len(tok) >= 2 and tok[0].isupper() and f not in STOPWORDS and f not in _STARTERS:
             out.add(f)

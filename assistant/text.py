@@ -12,7 +12,8 @@ from functools import lru_cache
 from .language import pack
 
 _WORD_RE = re.compile(r"[^\W_]+(?:[’'][^\W_]+)?", re.UNICODE)
-_APOSTROPHE_PREFIX = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|quoiqu)[’']", re.I)
+#: The one elision rule: the French elided article, pronoun or conjunction a word starts with.
+ELISION = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|quoiqu)['’](?=\w)", re.I)
 
 FR_STOPWORDS = pack("fr").stopwords
 EN_STOPWORDS = pack("en").stopwords
@@ -36,11 +37,16 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def strip_elision(word: str) -> str:
+    """``word`` without its French elision (« l'accord » -> « accord », « qu'Amazon » -> « Amazon »)."""
+    return ELISION.sub("", word, count=1)
+
+
 def words(text: str) -> list[str]:
     """Folded word tokens, French elisions removed (l'accord -> accord)."""
     out = []
     for match in _WORD_RE.finditer(text):
-        token = _APOSTROPHE_PREFIX.sub("", match.group(0))
+        token = strip_elision(match.group(0))
         out.append(fold(token).replace("’", "'"))
     return out
 
@@ -49,7 +55,7 @@ def surface_words(text: str) -> list[str]:
     """Lowercased word tokens with accents kept (what the word-level embeddings see)."""
     out = []
     for match in _WORD_RE.finditer(text):
-        token = _APOSTROPHE_PREFIX.sub("", match.group(0)).lower().replace("’", "'")
+        token = strip_elision(match.group(0)).lower().replace("’", "'")
         if not token.isdigit():
             out.append(token)
     return out
@@ -105,9 +111,10 @@ def detect_language(text: str) -> str:
 # --- sentences ---------------------------------------------------------------
 
 _ABBREVIATIONS = frozenset(
-    "m mm mme mmes mlle dr pr st ste etc cf env vs p ex av apr j.-c mr mrs ms prof inc ltd co corp jr sr no nº fig".split()
+    "m mm mme mmes mlle dr pr st ste etc cf env approx vs p ex av apr j.-c mr mrs ms prof inc ltd co corp jr sr no nº fig"
+    .split()
 )
-_TERMINATOR = re.compile(r"[.!?…]+[\"”»’)\]]*(?=\s)|[.!?…]+[\"”»’)\]]*$")
+_TERMINATOR = re.compile(r"[.!?…]+[\"”»’)\]]*")
 _BULLET = re.compile(r"^[\s•·▪◦●○■□➤►▶\-–—*>]+")
 #: Longest sentence kept whole: ~300 tokens at ~3.2 characters a token, so a sentence
 #: plus its title fits the 512-token window of the embedders and stays quotable.
@@ -116,17 +123,26 @@ MAX_SENTENCE_CHARS = 1000
 _SOFT_BREAKS = (re.compile(r"[;:]\s"), re.compile(r"[,)\]–—]\s"), re.compile(r"\s"))
 
 
-def sentence_spans(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
-    """Exact (start, end) spans of the sentences of ``text``.
+def sentence_spans(text: str, max_chars: int | None = MAX_SENTENCE_CHARS, *,
+                   attached: re.Pattern[str] | None = None) -> list[tuple[int, int]]:
+    """Exact (start, end) spans of the sentences of ``text``: the one sentence splitter
+    (articles at indexing, generated replies at verification).
 
     Line breaks always end a sentence (news pages put headings, bullets and short
     lines on their own lines); inside a line, a terminator followed by a space and a
     capital, digit, quote or bullet ends one, except after common abbreviations and
     initials. Leading bullets and spaces are left outside the span. A sentence longer
     than ``max_chars`` (text without punctuation) is cut at clause punctuation or
-    spaces into pieces of at most ``max_chars``.
+    spaces into pieces of at most ``max_chars``; ``None`` keeps every sentence whole.
+
+    ``attached`` matches what stays with a sentence right after its terminator
+    (citation markers in ``"… grew. [2] Next"``); a sentence so marked ends there even
+    after an abbreviation.
     """
-    return [piece for span in _sentence_spans(text) for piece in _split_long(text, span, max_chars)]
+    spans = _sentence_spans(text, attached)
+    if max_chars is None:
+        return spans
+    return [piece for span in spans for piece in _split_long(text, span, max_chars)]
 
 
 def _split_long(text: str, span: tuple[int, int], max_chars: int) -> list[tuple[int, int]]:
@@ -150,7 +166,7 @@ def _split_long(text: str, span: tuple[int, int], max_chars: int) -> list[tuple[
     return out
 
 
-def _sentence_spans(text: str) -> list[tuple[int, int]]:
+def _sentence_spans(text: str, attached: re.Pattern[str] | None = None) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     pos = 0
     for line in text.split("\n"):
@@ -158,12 +174,18 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
         pos = line_end + 1
         start = line_start
         for m in _TERMINATOR.finditer(line):
-            end = line_start + m.end()
-            rest = line[m.end():].lstrip()
+            cut = m.end()
+            marks = attached.match(line, cut) if attached is not None else None
+            if marks:
+                cut = marks.end()
+            if cut < len(line) and not line[cut].isspace():
+                continue  # "6.6", "U.S.A" inside a word
+            end = line_start + cut
+            rest = line[cut:].lstrip()
             if rest and not (rest[0].isupper() or rest[0].isdigit() or rest[0] in "«“\"'•-–("):
                 continue
             before = re.search(r"([\w.\-]+)[.!?…]+$", line[: m.start() + 1])
-            if before and m.group(0).startswith("."):
+            if before and m.group(0).startswith(".") and not marks:
                 word = before.group(1).lower()
                 if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                     continue

@@ -99,6 +99,15 @@ def test_subject_skips_question_words_elisions_and_what_the_question_has():
     assert subject_of("How much?", "And when?") == []
 
 
+def test_subject_strips_every_elision_the_index_strips():
+    """The elision rule is text.ELISION's: « lorsqu'Orange » keeps its name (it used to be
+    dropped, as the subject rule knew only l', d' and qu')."""
+    assert subject_of("Que disait le patron lorsqu'Orange a signé ?", "Et ensuite ?") == [
+        "disait", "patron", "Orange", "signé"]
+    assert subject_of("Pourquoi Tesla s'inquiète jusqu'Orléans ?", "Et ailleurs ?") == [
+        "Tesla", "inquiète", "Orléans"]
+
+
 def test_follow_up_after_a_200_kb_history_uses_a_bounded_subject(qa):
     rng = random.Random(0)
     huge = " ".join("".join(rng.choices(string.ascii_lowercase, k=7)) for _ in range(25_000))

@@ -1,8 +1,9 @@
+import re
 from pathlib import Path
 
 import pytest
 
-from assistant.text import detect_language, fold, numbers, sentence_spans, stems
+from assistant.text import detect_language, fold, numbers, sentence_spans, stems, strip_elision, words
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -33,6 +34,52 @@ def test_sentences_cover_every_word_of_real_articles(path):
         covered[s:e] = b"\x01" * (e - s)
     lost = "".join(ch for ch, c in zip(article.text, covered) if not c and ch.isalnum())
     assert lost == ""
+
+
+@pytest.mark.parametrize("word,bare", [
+    ("l'accord", "accord"), ("L’Europe", "Europe"), ("qu'Amazon", "Amazon"), ("jusqu'ici", "ici"),
+    ("lorsqu'il", "il"), ("quoiqu'on", "on"), ("n'a", "a"), ("c'est", "est"),
+    ("aujourd'hui", "aujourd'hui"), ("O'Neil", "O'Neil"), ("l'", "l'"), ("accord", "accord"),
+])
+def test_one_elision_rule(word, bare):
+    assert strip_elision(word) == bare
+
+
+def test_words_strip_elisions_once():
+    assert words("L'accord qu'Amazon a signé jusqu’à aujourd'hui") == [
+        "accord", "amazon", "a", "signe", "a", "aujourd'hui"]
+
+
+_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
+
+
+def test_sentence_spans_keep_attached_markers_with_their_sentence():
+    text = "Il a levé 6,6 milliards. [1] Il cite Apple, Google etc. [2] M. Dupont arrive [3]. Fin"
+    got = [text[s:e] for s, e in sentence_spans(text, attached=_MARKERS)]
+    assert got == ["Il a levé 6,6 milliards. [1]", "Il cite Apple, Google etc. [2]",
+                   "M. Dupont arrive [3].", "Fin"]
+    # without ``attached`` the marker starts no sentence and "etc." ends none
+    plain = [text[s:e] for s, e in sentence_spans(text)]
+    assert plain == ["Il a levé 6,6 milliards. [1] Il cite Apple, Google etc. [2] M. Dupont arrive [3].", "Fin"]
+
+
+def test_sentence_spans_cut_long_sentences_unless_max_chars_is_none():
+    text = " ".join(["mot"] * 600)  # 2,399 characters, no punctuation
+    cut = sentence_spans(text, max_chars=1000)
+    assert len(cut) == 3 and all(e - s <= 1000 for s, e in cut)
+    assert sentence_spans(text, max_chars=None) == [(0, len(text))]
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.md")), ids=lambda p: p.stem[:3])
+def test_generated_replies_are_split_like_articles(path):
+    """One splitter: a reply holding an article's lines is cut where the article is."""
+    from assistant.generate import split_sentences
+    from assistant.ingest import read_article
+
+    text = read_article(path).text
+    expected = [text[s:e] for s, e in sentence_spans(text, max_chars=None)]
+    got = [s.text.lstrip(" •·▪◦●○■□➤►▶-–—*>") for s in split_sentences(text)]
+    assert got == expected
 
 
 @pytest.mark.parametrize(
