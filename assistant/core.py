@@ -133,13 +133,16 @@ class Assistant:
 
     def _read(self, q: str, qvec, passages, language: str) -> tuple[list, float]:
         """The reader's scored sentences for ``q`` over ``passages``, and its confidence."""
+        if qvec is None:  # bm25-only retrieval still needs the vector to rank sentences
+            qvec = self._embedder.embed_queries([q])[0]
         candidates = build_candidates(self._index, q, qvec, passages, language, self._reference)
         if candidates is None:
             return [], 0.0
         result = self._reader.read(candidates)
         return scored_sentences(self._index, result), result.confidence
 
-    def _answer_parts(self, q: str, language: str, chosen: list, confidence: float) -> tuple[list, float]:
+    def _answer_parts(self, q: str, language: str, mode: str, chosen: list,
+                      confidence: float) -> tuple[list, float]:
         """A compound question ("how much ..., and where ...?") also gets the best sentence of
         each part the reader finds answerable, beyond what the whole question chose."""
         parts = pack(language).parts(q)
@@ -149,9 +152,7 @@ class Assistant:
         out = list(chosen)
         part_confidences = []
         for part in parts:
-            passages, qvec = self._retrieve(part, 8, self.settings.retrieval)
-            if qvec is None:
-                qvec = self._embedder.embed_queries([part])[0]
+            passages, qvec = self._retrieve(part, 8, mode)
             scored, conf = self._read(part, qvec, passages, language)
             picked = select(self._index, scored, conf, part, cfg)[:1]
             if picked and picked[0].index not in {c.index for c in out} \
@@ -196,14 +197,13 @@ class Assistant:
         notices: list[str] = []
         search_q, understood = self._contextualise(q, previous, language, notices)
         k = k or self.settings.top_k
-        passages, qvec = self._retrieve(search_q, max(k, 8), mode or self.settings.retrieval)
+        mode = mode or self.settings.retrieval
+        passages, qvec = self._retrieve(search_q, max(k, 8), mode)
         t1 = time.perf_counter()
-        if qvec is None:  # bm25-only mode still needs the vector to rank sentences
-            qvec = self._embedder.embed_queries([search_q])[0]
         scored, confidence = self._read(search_q, qvec, passages, language)
         chosen = select(self._index, scored, confidence, search_q, self._answer_cfg)
         if understood is None:  # a follow-up's search text carries its borrowed subject
-            chosen, confidence = self._answer_parts(q, language, chosen, confidence)
+            chosen, confidence = self._answer_parts(q, language, mode, chosen, confidence)
         extractive = compose(self._index, q, language, chosen, passages[:k], understood=understood,
                              confidence=confidence)
         answer = extractive
