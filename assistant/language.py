@@ -75,12 +75,12 @@ class LanguagePack:
                     pieces.append(" ".join(tokens[start:i]))
                     start = i + 1
             pieces.append(" ".join(tokens[start:]))
+        skip = self.stopwords | self.question_words
         mark = re.search(r"\s*\?\s*$", question)
         ending = mark.group().rstrip() if mark else ""
         parts = tuple(p.strip(" ,;:") if p.rstrip().endswith("?") else p.strip(" ,;:") + ending
                       for p in pieces
-                      if sum(re.sub(r"[^\w'’-]", "", w.lower()) not in self.stopwords | self.question_words
-                             for w in p.split()) >= min_content)
+                      if sum(re.sub(r"[^\w'’-]", "", w.lower()) not in skip for w in p.split()) >= min_content)
         return parts if len(parts) > 1 else ()
 
 
