@@ -118,7 +118,7 @@ def sentence_facts(index: IndexData, i: int) -> SentenceFacts:
         first = index.sentences_by_article[s.article_id][0]
         pref = prefixes(text)
         facts = SentenceFacts(
-            stems=frozenset(stems(text)), numbers=frozenset(numbers(text, spelled_one=False)),
+            stems=frozenset(stems(text)), numbers=frozenset(numbers(text)),
             names=frozenset(names(text)), words=frozenset(ws),
             has_date=bool(_YEAR.search(text)) or any(w in _folded("date_words") for w in ws),
             has_duration=any(b in _folded("duration_units") and (a.isdigit() or a in _folded("number_words"))
@@ -259,7 +259,7 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
     # with them: read it that way (training simulates it with ``simulate_translation``).
     simulate_translation = simulate_translation or corpus_language != language[:2]
     q_names = names(question)
-    q_numbers = {n for n in numbers(question, spelled_one=False) if len(n) >= 2 or not simulate_translation}
+    q_numbers = {n for n in numbers(question) if len(n) >= 2 or not simulate_translation}
     q_stems = list(dict.fromkeys(stems(question)))
     if simulate_translation:
         keep = set(translation_stable_stems(question))
@@ -267,7 +267,7 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
     q_weight = {t: weights.get(t, 0.0) if known(t) else 0.0 for t in q_stems}
     q_total = sum(q_weight.values()) or 1.0
     q_words = set(words(question))
-    q_all_numbers = numbers(question, spelled_one=False)
+    q_all_numbers = numbers(question)
     q_folded_names = {fold(w) for w in q_words} | q_names
     all_stems = stems(question)
     if all_stems:

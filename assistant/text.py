@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import NamedTuple
 
 from .language import pack
 
@@ -207,6 +208,16 @@ def _append(spans: list[tuple[int, int]], text: str, start: int, end: int) -> No
 
 
 # --- numbers and entities ----------------------------------------------------
+#
+# One reading of numbers for every stage, with one rule for a spelled "one": « un »,
+# « une », "one" on their own are articles or pronouns (« OpenAI a signé un accord »,
+# "one of the deals"), never the number 1; followed by a scale word they are its
+# multiplier (« un milliard » = 1e9, "one million" = 1e6). Two views of it:
+#
+# * :func:`numbers`, the numbers as written, without scale (the reader's features, which
+#   its trained model was fitted on: changing what it returns means retraining);
+# * :func:`number_mentions`, each number with every value it can mean, scale included
+#   (verification of generated claims against their evidence).
 
 NUMBER_WORDS = {
     "un": 1, "une": 1, "one": 1, "deux": 2, "two": 2, "trois": 3, "three": 3, "quatre": 4,
@@ -215,14 +226,33 @@ NUMBER_WORDS = {
     "twelve": 12, "vingt": 20, "twenty": 20, "trente": 30, "thirty": 30, "cent": 100,
     "hundred": 100, "mille": 1000, "thousand": 1000,
 }
+#: Scale words and abbreviations, as an English-speaking writer means them.
+SCALES = {
+    "thousand": (1e3,), "thousands": (1e3,), "mille": (1e3,), "millier": (1e3,), "milliers": (1e3,),
+    "k": (1e3,),
+    "million": (1e6,), "millions": (1e6,), "mln": (1e6,), "mio": (1e6,),
+    "milliard": (1e9,), "milliards": (1e9,), "md": (1e9,), "mds": (1e9,), "mrd": (1e9,), "mrds": (1e9,),
+    "billion": (1e9,), "billions": (1e9,), "bn": (1e9,), "bln": (1e9,),
+    "trillion": (1e12,), "trillions": (1e12,), "tn": (1e12,),
+}
+#: In French "billion" means 10^12 and "trillion" 10^18: a lenient reading keeps both.
+_SCALES_LENIENT = dict(SCALES, billion=(1e9, 1e12), billions=(1e9, 1e12),
+                       trillion=(1e12, 1e18), trillions=(1e12, 1e18))
+_SPACE_CHARS = "\u00a0\u202f\u2009\u2007\u2008"
+_SPACES = str.maketrans(dict.fromkeys(_SPACE_CHARS, " "))
+
+
+def is_spelled_number(value: int, scaled: bool) -> bool:
+    """Is a spelled number word of this value a number here? Not a bare "one" (see above)."""
+    return value != 1 or scaled
+
+
 _NUM_RE = re.compile(r"\d+(?:[ \u00a0\u202f.,]\d+)*")
 
 
-def numbers(text: str, *, spelled_one: bool = True) -> set[str]:
-    """Numbers in ``text``, normalised ('1 400' -> '1400', '6,6' -> '6.6', 'sept' -> '7').
-
-    ``spelled_one=False`` leaves out « un », « une », "one": mostly articles and pronouns,
-    they would make nearly every sentence hold a number.
+def numbers(text: str) -> set[str]:
+    """Numbers in ``text`` as written, without scale, normalised ('1 400' -> '1400',
+    '6,6' -> '6.6', 'sept' -> '7'); a bare « un », « une », "one" is not a number.
     """
     found = set()
     for m in _NUM_RE.finditer(text):
@@ -231,9 +261,97 @@ def numbers(text: str, *, spelled_one: bool = True) -> set[str]:
             raw = re.sub(r"[.,]", "", raw)
         found.add(raw.replace(",", "."))
     for w in words(text):
-        if w in NUMBER_WORDS and (spelled_one or NUMBER_WORDS[w] != 1):
+        # these words carry no scale (the digits above neither): only a bare "one" is left out
+        if w in NUMBER_WORDS and is_spelled_number(NUMBER_WORDS[w], scaled=False):
             found.add(str(NUMBER_WORDS[w]))
     return found
+
+
+class NumberMention(NamedTuple):
+    surface: str              # as written ("38 milliards", "seven", "1,400")
+    values: frozenset[float]  # every value it can mean (9 significant digits)
+    scaled: bool              # written with a scale word ("billion", "Md")
+
+
+_SCALE_RE = "|".join(sorted((re.escape(k) for k in SCALES), key=len, reverse=True))
+_NUMBER_RE = re.compile(
+    r"(?<![\w.,])(?P<num>\d{1,3}(?:(?P<sep>[ ,.'’])\d{3})(?:(?P=sep)\d{3})*(?![\d])(?:[.,]\d+)?"
+    r"|\d+(?:[.,]\d+)?)"
+    rf"(?:\s?(?P<scale>{_SCALE_RE})(?![^\W\d_]))?",
+    re.I,
+)
+# Spelled numbers that a number mention reads: below 100 ("cent" is also « pour cent »,
+# "mille" and "thousand" are scales).
+_WORD_NUMBERS = {w: v for w, v in NUMBER_WORDS.items() if v < 100}
+_WORD_NUMBER_RE = re.compile(
+    r"(?<![^\W\d_])(?P<word>" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")(?![^\W\d_])"
+    rf"(?:\s(?P<scale>{_SCALE_RE})(?![^\W\d_]))?",
+)
+
+
+def plain_spaces(text: str) -> str:
+    """``text`` with no-break, thin and figure spaces as plain spaces (same length)."""
+    return text.translate(_SPACES)
+
+
+def _sig(v: float) -> float:
+    return float(f"{v:.9g}")
+
+
+def _parse_number(num: str, sep: str | None, lenient: bool) -> set[float]:
+    """The values a written number can mean ('1,400' is 1400; read leniently also 1.4)."""
+    n = num.replace("’", "'")
+    values: set[float] = set()
+    if sep is not None:
+        s = sep.replace("’", "'")
+        groups = n.split(s)
+        head, tail = groups[:-1], groups[-1]
+        dec = ""
+        m = re.match(r"(\d{3})([.,]\d+)?$", tail)
+        if m and m.group(2):
+            tail, dec = m.group(1), m.group(2)[1:]
+        try:
+            values.add(float("".join(head) + tail + (("." + dec) if dec else "")))
+        except ValueError:
+            pass
+        if s in ",." and len(groups) == 2 and not dec and lenient:
+            values.add(float(groups[0] + "." + groups[1]))  # "1,400" read as a French decimal
+        return values
+    try:
+        values.add(float(n.replace(",", ".")))
+    except ValueError:
+        pass
+    return values
+
+
+def number_mentions(text: str, *, lenient: bool = False) -> list[NumberMention]:
+    """Each number of ``text`` with the values it can mean ("38 milliards" -> 3.8e10,
+    "1 400" -> 1400, "seven" -> 7, « un milliard » -> 1e9; a bare « un » is none).
+
+    The strict reading (a claim) gives a scaled number its scaled value only and reads
+    "1,400" as 1400, "billion" as 1e9. The lenient one (the evidence a claim is checked
+    against) also gives a scaled number its bare value, reads "1,400" also as 1.4 and
+    "billion", "trillion" also the French way.
+    """
+    scales = _SCALES_LENIENT if lenient else SCALES
+    text = plain_spaces(text)
+    out: list[NumberMention] = []
+
+    def mention(surface: str, base: set[float], scale: str) -> NumberMention:
+        values = {_sig(b * s) for b in base for s in scales.get(scale, ())} if scale else set()
+        if not scale or lenient:
+            values |= {_sig(b) for b in base}
+        return NumberMention(surface, frozenset(values), bool(scale))
+
+    for m in _NUMBER_RE.finditer(text):
+        base = _parse_number(m.group("num"), m.group("sep"), lenient)
+        out.append(mention(m.group(0), base, (m.group("scale") or "").lower()))
+    for m in _WORD_NUMBER_RE.finditer(fold(text)):
+        value = _WORD_NUMBERS[m.group("word")]
+        scale = (m.group("scale") or "").lower()
+        if is_spelled_number(value, scaled=bool(scale)):
+            out.append(mention(m.group(0), {float(value)}, scale))
+    return out
 
 
 _NAME = re.compile(r"\b[A-Z][\w\-]*[A-Z0-9][\w\-]*\b|(?<=\s)[A-ZÀ-Ý][a-zà-ÿ]+(?:-[A-ZÀ-Ý][a-zà-ÿ]+)*")

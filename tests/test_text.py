@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.text import detect_language, fold, numbers, sentence_spans, stems, strip_elision, words
+from assistant.text import (detect_language, fold, number_mentions, numbers, sentence_spans, stems, strip_elision,
+                            words)
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -102,11 +103,36 @@ def test_numbers_normalise_spaces_commas_and_words():
     assert numbers("1 400 milliards, 6,6 milliards, sept ans, 10 %, 300\u00a0000") >= {"1400", "6.6", "7", "10", "300000"}
 
 
-def test_the_article_un_is_not_a_number_when_asked():
+def test_a_bare_spelled_one_is_an_article_not_a_number():
+    """One rule for both views: « un », « une », "one" alone are articles or pronouns."""
     text = "Un accord marque un tournant, one of many; 1 site et deux ans."
-    assert numbers(text) == {"1", "2"}
-    assert numbers(text, spelled_one=False) == {"1", "2"}  # the digit still counts
-    assert numbers("L'annonce marque un tournant.", spelled_one=False) == set()
+    assert numbers(text) == {"1", "2"}  # the digit still counts
+    assert numbers("L'annonce marque un tournant.") == set()
+    assert [m.values for m in number_mentions("OpenAI a signé un accord avec une start-up, one of many.")] == []
+
+
+@pytest.mark.parametrize("text, value", [
+    ("un milliard de dollars", 1e9),
+    ("une dizaine de milliards", None),  # « dizaine » is no scale: nothing is read
+    ("one billion dollars", 1e9),
+    ("un million d'utilisateurs", 1e6),
+    ("un millier de salariés", 1e3),
+    ("sept milliards", 7e9),
+    ("38 milliards", 3.8e10),
+])
+def test_a_spelled_number_before_a_scale_is_its_multiplier(text, value):
+    values = set().union(*(m.values for m in number_mentions(text)))
+    assert values == ({value} if value else set())
+
+
+def test_number_mentions_read_evidence_leniently_and_claims_strictly():
+    (claim,) = number_mentions("2 billion")
+    (evidence,) = number_mentions("2 billions", lenient=True)  # French: 2e12, but maybe 2e9
+    assert claim.values == {2e9} and claim.scaled
+    assert evidence.values == {2e9, 2e12, 2.0}
+    assert number_mentions("1,400")[0].values == {1400.0}
+    assert number_mentions("1,400", lenient=True)[0].values == {1400.0, 1.4}  # a French decimal too
+    assert number_mentions("300\u202f000")[0].values == {300000.0}
 
 
 def test_stems_fold_accents_and_both_languages():
