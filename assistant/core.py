@@ -65,7 +65,7 @@ class Assistant:
         embedder = embedder or load_embedder(settings.embedder, settings.embed_threads)
         index = load_index(settings.index_dir, embedder.embedder_id, settings)
         if settings.llm_provider:
-            from .llm import check
+            from .generate.llm import check
 
             check(settings)  # a broken LLM configuration fails now, not mid-answer
         return cls(index, embedder, settings)

@@ -418,7 +418,7 @@ def test_credentials_in_an_llm_url_are_redacted_from_every_log_line(caplog):
     sys.path.insert(0, str(Path(__file__).parent))
     from llm_fake_server import FakeLLMServer, text
 
-    from assistant import llm
+    from assistant.generate import llm
     from assistant.cli import _configure_logging
     from assistant.logs import RedactCredentials
 

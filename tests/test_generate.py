@@ -296,6 +296,19 @@ def test_different_facts_are_not_confused(claim, support):
     assert unsupported(f"They said {claim} today", support) != []
 
 
+def test_an_article_un_needs_no_1_in_the_evidence_but_un_milliard_is_a_billion():
+    """The one number rule (assistant.text): a bare « un », « une », "one" is an article, a
+    spelled number before a scale is its multiplier."""
+    support = "OpenAI a signé l'accord avec AWS, pour 38 milliards de dollars."
+    assert unsupported("OpenAI a signé un accord avec AWS.", support) == []
+    assert unsupported("OpenAI signed one of its deals with AWS.", support) == []
+    assert unsupported("OpenAI a signé un accord d'un milliard de dollars.", support) == ["un milliard"]
+    assert unsupported("The deal is worth one billion dollars.", support) == ["one billion"]
+    assert unsupported("The deal is worth one billion dollars.", "un accord d'un milliard de dollars") == []
+    assert unsupported("The deal is worth 1 billion dollars.", "un accord d'un milliard de dollars") == []
+    assert unsupported("L'accord vaut un milliard.", "L'accord vaut 1 milliard.") == []
+
+
 def test_capitalised_sentence_openers_are_not_taken_for_names():
     assert unsupported("Currently, the deal grows.", "l'accord grandit") == []
     assert unsupported("Recently the deal grew.", "l'accord a grandi") == []

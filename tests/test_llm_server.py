@@ -1,4 +1,4 @@
-"""LLM client plumbing (assistant/llm.py) against real HTTP servers on 127.0.0.1.
+"""LLM client plumbing (assistant/generate/llm.py) against real HTTP servers on 127.0.0.1.
 
 * ``test_scripted_*``: a scripted server started by the test (tests/llm_fake_server.py,
   stdlib http.server in a thread) speaking OpenAI's /v1/chat/completions (plain and SSE
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import llm
+from assistant.generate import llm
 from assistant.config import Settings
 from assistant.errors import BackendUnavailableError, ConfigError, LLMError
 from assistant.generate import GenerationResult, condense_question, stream_generate, verify

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from .config import Settings
-from .errors import BackendUnavailableError, ConfigError, LLMError
+from ..config import Settings
+from ..errors import BackendUnavailableError, ConfigError, LLMError
 
 log = logging.getLogger(__name__)
 
