@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.generate import llm
 from assistant.config import Settings
 from assistant.errors import BackendUnavailableError, ConfigError, LLMError
-from assistant.generate import GenerationResult, condense_question, stream_generate, verify
+from assistant.generate import GenerationResult, condense_question, llm, stream_generate, verify
 from assistant.types import Citation
 
 pytest.importorskip("llama_index.llms.openai_like", reason="needs the llm extra: pip install 'assistant[llm]'")
@@ -242,6 +241,18 @@ def test_missing_gguf_extra_names_the_pip_command(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "xllamacpp", None)
     with pytest.raises(BackendUnavailableError, match=r"pip install 'assistant\[llm,gguf\]'"):
         llm.get_client(Settings(llm_provider="gguf", llm_gguf=model))
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1:8080/v1", "http://", "http://[::1"])
+def test_a_base_url_that_is_not_http_with_a_host_is_a_config_error(provider, url):
+    with pytest.raises(ConfigError, match="ASSISTANT_LLM_BASE_URL"):
+        llm.get_client(settings_for(provider, url=url))
+
+
+def test_a_bare_openai_compatible_base_url_gets_v1():
+    assert llm.normalise_openai_base(" http://127.0.0.1:8080/ ") == "http://127.0.0.1:8080/v1"
+    assert llm.normalise_openai_base("https://example.org/api/v2/") == "https://example.org/api/v2"
 
 
 def test_redact_url_drops_credentials_and_query():

@@ -35,7 +35,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from ..config import Settings
 from ..errors import BackendUnavailableError, ConfigError, LLMError
@@ -260,6 +260,14 @@ def _openai_compatible(settings: Settings) -> LLMClient:
 
 def normalise_openai_base(url: str) -> str:
     """Add ``/v1`` to a bare ``http://host:port`` (the path every OpenAI-compatible server uses)."""
+    url, parts = _base_url(url)
+    if parts.path in ("", "/"):
+        url += "/v1"
+    return url
+
+
+def _base_url(url: str) -> tuple[str, SplitResult]:
+    """``url`` without trailing slashes, and its parts; ConfigError unless http(s) with a host."""
     url = url.strip().rstrip("/")
     try:
         parts = urlsplit(url)
@@ -267,9 +275,7 @@ def normalise_openai_base(url: str) -> str:
         raise ConfigError("ASSISTANT_LLM_BASE_URL is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError("ASSISTANT_LLM_BASE_URL must start with http:// or https:// and name a host")
-    if parts.path in ("", "/"):
-        url += "/v1"
-    return url
+    return url, parts
 
 
 def _ollama(settings: Settings) -> LLMClient:
@@ -279,13 +285,7 @@ def _ollama(settings: Settings) -> LLMClient:
         raise BackendUnavailableError(f"the ollama provider needs llama-index-llms-ollama: {PIP_LLM}") from None
     if not settings.llm_model:
         raise ConfigError("llm_provider ollama needs ASSISTANT_LLM_MODEL (for example qwen2.5:3b)")
-    base = (settings.llm_base_url or "http://127.0.0.1:11434").strip().rstrip("/")
-    try:
-        parts = urlsplit(base)
-    except ValueError:
-        raise ConfigError("ASSISTANT_LLM_BASE_URL is not a valid URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("ASSISTANT_LLM_BASE_URL must start with http:// or https:// and name a host")
+    base, _ = _base_url(settings.llm_base_url or "http://127.0.0.1:11434")
     headers = {"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else None
     llm = Ollama(
         model=settings.llm_model,
