@@ -125,6 +125,19 @@ def test_a_spelled_number_before_a_scale_is_its_multiplier(text, value):
     assert values == ({value} if value else set())
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("28 250 km2", {"28250", "2"}),
+    ("la BT49 et la BT48", {"49", "48"}),
+    ("0,30 dollar de l'heure", {"0.30"}),
+    ("1.400.000 habitants", {"1400000"}),
+    ("en 2025 38 milliards", {"202538"}),
+    ("cent ans, mille fois, un milliard", {"100", "1000"}),
+])
+def test_numbers_stay_what_the_reader_was_trained_on(text, expected):
+    """numbers() feeds the trained reader: its odd readings are frozen, not 'fixed' here."""
+    assert numbers(text) == expected
+
+
 def test_number_mentions_read_evidence_leniently_and_claims_strictly():
     (claim,) = number_mentions("2 billion")
     (evidence,) = number_mentions("2 billions", lenient=True)  # French: 2e12, but maybe 2e9
