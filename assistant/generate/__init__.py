@@ -8,7 +8,7 @@ exact French sentences); this package
    declares to be data, never instructions;
 2. streams the reply (:mod:`.stream`) and cuts it into sentences as they complete
    (:mod:`.reply`);
-3. verifies each sentence (:mod:`.verify`): it must cite ``[n]`` evidence that exists,
+3. verifies each sentence (:mod:`.verification`): it must cite ``[n]`` evidence that exists,
    and every number, amount, date and proper name in it must appear in the evidence it
    cites (:mod:`.facts`: "38 billion" = "38 milliards", "seven" = "sept",
    "10 %" = "10%", "1,400" = "1 400", "1.4 trillion" = "1 400 milliards");
@@ -27,7 +27,7 @@ from .facts import unsupported
 from .prompt import ABSTAIN, MAX_SENTENCES, abstention_text, build_messages
 from .reply import split_sentences
 from .stream import condense_question, stream_generate
-from .verify import GenerationResult, is_abstention, verify
+from .verification import GenerationResult, is_abstention, verify
 
 __all__ = [
     "ABSTAIN",

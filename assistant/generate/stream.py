@@ -2,7 +2,7 @@
 
 :func:`stream_generate` sends the answer prompt, cuts the reply into sentences as they
 complete and yields only those that pass verification, then the
-:class:`~.verify.GenerationResult`; an unverified claim never reaches the screen.
+:class:`~.verification.GenerationResult`; an unverified claim never reaches the screen.
 :func:`condense_question` is the one non-streamed call: a follow-up question rewritten
 as a standalone one.
 """
@@ -17,7 +17,7 @@ from ..errors import LLMError
 from ..types import Citation
 from .prompt import CONDENSE_HISTORY, abstention_text, build_messages, condense_messages, one_line, recent
 from .reply import Sentence, split_sentences, started, visible
-from .verify import GenerationResult, Judge, Verdict, result
+from .verification import GenerationResult, Judge, Verdict, result
 
 __all__ = ["condense_question", "stream_generate"]
 
