@@ -224,6 +224,7 @@ class Assistant:
         sentences, share of generated sentences that passed verification or None)."""
         from .errors import AssistantError
         from .generate import GenerationResult, stream_generate
+        from .generate.reply import Renumbering
         from .types import Citation
 
         evidence = []
@@ -233,21 +234,14 @@ class Assistant:
                                      quote=article.text[s.start:s.end], start=s.start, end=s.end,
                                      score=round(float(s.score), 4)))
         result = None
-        renumber: dict[int, int] = {}  # evidence number -> citation number, by first appearance
-
-        def _renumber(m: re.Match) -> str:
-            old = int(m.group(1))
-            if old not in renumber:
-                renumber[old] = len(renumber) + 1
-            return f"[{renumber[old]}]"
-
+        renumber = Renumbering()  # evidence number -> citation number, by first appearance
         try:
             for item in stream_generate(search_q if understood else q, language, evidence, self.settings,
                                         history=previous):
                 if isinstance(item, GenerationResult):
                     result = item
                 else:
-                    yield re.sub(r"\[(\d+)\]", _renumber, item)
+                    yield renumber(item)
         except AssistantError as exc:
             log.warning("generated answer failed: %s", exc)
             notices.append(_FALLBACK[language].format(why=str(exc)))
@@ -261,11 +255,11 @@ class Assistant:
                           mode="generated", related=tuple(related), understood_question=understood,
                           removed=result.removed), result.removed, share
         for old in result.used:
-            renumber.setdefault(old, len(renumber) + 1)
-        text = re.sub(r"\[(\d+)\]", _renumber, result.text)
+            renumber.number(old)
+        text = renumber(result.text)
         by_number = {c.number: c for c in evidence}
         citations = tuple(
-            Citation(number=renumber[old], article_id=by_number[old].article_id, title=by_number[old].title,
+            Citation(number=renumber.numbers[old], article_id=by_number[old].article_id, title=by_number[old].title,
                      quote=by_number[old].quote, start=by_number[old].start, end=by_number[old].end,
                      score=by_number[old].score)
             for old in result.used

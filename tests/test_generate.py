@@ -309,6 +309,16 @@ def test_an_article_un_needs_no_1_in_the_evidence_but_un_milliard_is_a_billion()
     assert unsupported("L'accord vaut un milliard.", "L'accord vaut 1 milliard.") == []
 
 
+def test_evidence_numbers_become_citation_numbers_by_first_appearance():
+    from assistant.generate.reply import Renumbering
+
+    renumber = Renumbering()
+    assert renumber("Il vaut 38 milliards [3][5].") == "Il vaut 38 milliards [1][2]."
+    assert renumber(" Il dure sept ans [5][2].") == " Il dure sept ans [2][3]."
+    assert renumber.numbers == {3: 1, 5: 2, 2: 3}
+    assert renumber.number(4) == 4 and renumber.number(3) == 1
+
+
 def test_capitalised_sentence_openers_are_not_taken_for_names():
     assert unsupported("Currently, the deal grows.", "l'accord grandit") == []
     assert unsupported("Recently the deal grew.", "l'accord a grandi") == []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..text import sentence_spans
 
-__all__ = ["MARKS_AT", "Sentence", "cited_numbers", "normalise_marks", "split_sentences", "started", "visible",
+__all__ = ["MARKS_AT", "Renumbering", "Sentence", "cited_numbers", "normalise_marks", "split_sentences", "started", "visible",
            "without_marks"]
 
 _MARK = r"\[\s*(?:(?:source|evidence|extrait|passage|preuve|doc(?:ument)?)\s*)?\d+(?:\s*[,;]\s*\d+)*\s*\]"
@@ -100,3 +100,20 @@ def cited_numbers(normalised: str) -> tuple[int, ...]:
 def without_marks(normalised: str) -> str:
     """The claim of a sentence with normalised markers: its text without them."""
     return re.sub(r"\s*\[\d+\]", " ", normalised).strip()
+
+
+class Renumbering:
+    """Evidence numbers to citation numbers 1..N, in order of first appearance.
+
+    ``renumber(text)`` rewrites the normalised ``[n]`` markers of ``text``, numbering
+    those it has not seen yet after the ones it has; ``renumber.numbers`` is the map.
+    """
+
+    def __init__(self) -> None:
+        self.numbers: dict[int, int] = {}
+
+    def number(self, evidence_number: int) -> int:
+        return self.numbers.setdefault(evidence_number, len(self.numbers) + 1)
+
+    def __call__(self, text: str) -> str:
+        return _NORMAL_MARK.sub(lambda m: f"[{self.number(int(m.group(1)))}]", text)
