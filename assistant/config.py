@@ -52,6 +52,11 @@ class Settings:
     #: how many chunks FAISS and BM25 each propose before fusion and reranking.
     candidates: int = 100
     rrf_k: int = 60
+    #: a sentence of fewer words is a fragment (« Plus vraiment. »): the sentence a passage
+    #: highlights (related reading, the article viewer, ``assistant ask``) skips fragments
+    #: and headings unless its passage holds nothing else (``text.is_fragment``; the
+    #: default is ``text.MIN_SENTENCE_WORDS``).
+    min_sentence_words: int = 4
     #: reader confidence (a probability) under which the assistant abstains; None takes the
     #: threshold the reader was trained with (assistant/models/reader.json).
     abstain_threshold: float | None = None
@@ -106,6 +111,8 @@ class Settings:
             raise ConfigError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
         if self.top_k < 1 or self.candidates < 1:
             raise ConfigError("top_k and candidates must be at least 1")
+        if self.min_sentence_words < 0:
+            raise ConfigError("min_sentence_words must be 0 or more")
         if self.history_turns < 0:
             raise ConfigError("history_turns must be 0 or more")
         if not 16 <= self.chunk_tokens <= 510:

@@ -126,7 +126,8 @@ class Assistant:
     def _retrieve(self, q: str, k: int, mode: str):
         qvec = self._embedder.embed_queries([q])[0] if mode != "bm25" else None
         passages = hybrid_retrieve(self._index, q, qvec, k=k, candidates=max(self.settings.candidates, k),
-                                   mode=mode, rrf_k=self.settings.rrf_k)
+                                   mode=mode, rrf_k=self.settings.rrf_k,
+                                   min_sentence_words=self.settings.min_sentence_words)
         return passages, qvec
 
     # -- answering ------------------------------------------------------------------------

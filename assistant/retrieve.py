@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .index import IndexData
-from .text import stems
+from .text import MIN_SENTENCE_WORDS, is_fragment, stems
 from .types import Passage
 
 
@@ -95,16 +95,34 @@ def rerank_dense(index: IndexData, query_vector: np.ndarray, candidates: set[int
     return out
 
 
-def best_sentence(index: IndexData, chunk_index: int, query_vector: np.ndarray | None) -> tuple[int, int] | None:
+def sentence_is_fragment(index: IndexData, sentence: int, min_words: int = MIN_SENTENCE_WORDS) -> bool:
+    """``text.is_fragment`` for one indexed sentence, cached per index."""
+    cache = index.cache.setdefault("fragment", {})
+    key = (sentence, min_words)
+    found = cache.get(key)
+    if found is None:
+        s = index.sentences[sentence]
+        found = cache[key] = is_fragment(index.articles[s.article_id].text, s.start, s.end, min_words)
+    return found
+
+
+def best_sentence(index: IndexData, chunk_index: int, query_vector: np.ndarray | None, *,
+                  min_words: int = MIN_SENTENCE_WORDS) -> tuple[int, int] | None:
     """The (start, end) article span of the chunk's sentence most similar to the query.
 
-    Related reading highlights this sentence rather than the whole chunk. ``None``
-    without a query vector (bm25 mode) or when the chunk holds no indexed sentence.
+    Related reading highlights this sentence rather than the whole chunk, so it should
+    state something: headings, questions ending a line and sentences of fewer than
+    ``min_words`` words (``text.is_fragment``) are passed over, unless the chunk holds
+    nothing else (then the closest of them). ``None`` without a query vector (bm25
+    mode) or when the chunk holds no indexed sentence.
     """
     sent_ids = index.sentences_in_chunk(chunk_index)
     if query_vector is None or not sent_ids:
         return None
     sims = np.asarray(index.sentence_vectors[sent_ids], np.float32) @ np.asarray(query_vector, np.float32)
+    informative = np.array([not sentence_is_fragment(index, i, min_words) for i in sent_ids])
+    if informative.any():
+        sims = np.where(informative, sims, -np.inf)
     s = index.sentences[sent_ids[int(np.argmax(sims))]]
     return s.start, s.end
 
@@ -129,12 +147,15 @@ def collapse_overlaps(index: IndexData, ranked: list[Ranked], threshold: float =
 
 
 def retrieve(index: IndexData, question: str, query_vector: np.ndarray | None, *, k: int,
-             candidates: int, mode: str = "hybrid", rrf_k: int = 60) -> list[Passage]:
+             candidates: int, mode: str = "hybrid", rrf_k: int = 60,
+             min_sentence_words: int = MIN_SENTENCE_WORDS) -> list[Passage]:
     """The ``k`` best passages for ``question`` (``query_vector`` unused in bm25 mode).
 
     Candidates come from FAISS and BM25 (``candidates`` each); dense ranks them by
     chunk-and-best-sentence similarity; RRF fuses that with BM25's ranking, BM25
-    weighted by how much of the question it can see; overlapping chunks collapse.
+    weighted by how much of the question it can see; overlapping chunks collapse. Each
+    passage names its best sentence (``best_sentence``, fragments under
+    ``min_sentence_words`` words passed over).
     """
     use_dense = mode != "bm25" and query_vector is not None
     lexical = bm25_search(index, question, candidates) if mode != "dense" else []
@@ -148,7 +169,8 @@ def retrieve(index: IndexData, question: str, query_vector: np.ndarray | None, *
     out = []
     for r in ranked:
         c = index.chunks[r.chunk_index]
-        best = best_sentence(index, r.chunk_index, query_vector if use_dense else None)
+        best = best_sentence(index, r.chunk_index, query_vector if use_dense else None,
+                             min_words=min_sentence_words)
         out.append(Passage(article_id=c.article_id, title=index.articles[c.article_id].title,
                            text=c.text, start=c.start, end=c.end, score=round(r.fused, 6),
                            chunk_id=c.id, dense_score=r.dense, lexical_score=r.lexical,

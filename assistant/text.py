@@ -207,6 +207,41 @@ def _append(spans: list[tuple[int, int]], text: str, start: int, end: int) -> No
         spans.append((start, end))
 
 
+#: Fewer words than this and a sentence is a fragment ("Plus vraiment.", "Why Google?"):
+#: the default of ``Settings.min_sentence_words``.
+MIN_SENTENCE_WORDS = 4
+#: What a line of prose ends with: a full stop, an exclamation mark or an ellipsis, then
+#: any closing quotes or brackets. A line ending otherwise (nothing, "?", ":") is a heading,
+#: a question or a lead-in.
+_STATEMENT_END = re.compile(r"[.!…][\"”»’)\]\s\u00a0\u202f]*$")
+
+
+def is_fragment(text: str, start: int, end: int, min_words: int = MIN_SENTENCE_WORDS) -> bool:
+    """Is the sentence ``text[start:end]`` a heading or a fragment rather than a statement?
+
+    Structure only, no word lists. A fragment is
+
+    * a sentence of fewer than ``min_words`` words (« Un mariage idéal ? », "Not any more."), or
+    * the last sentence of a line that does not end like prose (see ``_STATEMENT_END``):
+      a subheading (« Vers une guerre ouverte des clouds IA »), a subheading phrased as a
+      question (« Quel impact pour l'écosystème ? »), a lead-in (« Points clés : »). The
+      splitter ends a sentence at every line break, so these are the lines news pages put
+      between paragraphs. List items are exempt: bullets often drop their full stop.
+    """
+    if len(words(text[start:end])) < min_words:
+        return True
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    if text[end:line_end].strip():
+        return False            # more of the line follows: not its last sentence
+    line = text[line_start:line_end]
+    if _STATEMENT_END.search(line):
+        return False
+    bullet = _BULLET.match(line)
+    return not (bullet and bullet.group(0).strip())
+
+
 # --- numbers and entities ----------------------------------------------------
 #
 # One reading of numbers for every stage, with one rule for a spelled "one": « un »,

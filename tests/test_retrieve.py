@@ -62,7 +62,7 @@ def test_each_passage_names_its_best_sentence_by_exact_span(qa, embedder):
     """The span is one of the article's sentences, inside the chunk, and the one a fresh
     embedding of the chunk's sentences ranks closest to the question."""
     from assistant.chunk import embedding_text
-    from assistant.text import sentence_spans
+    from assistant.text import is_fragment, sentence_spans
     from dev_questions import ANSWERABLE
 
     shorter = 0
@@ -77,6 +77,9 @@ def test_each_passage_names_its_best_sentence_by_exact_span(qa, embedder):
             assert (p.best_start, p.best_end) in inside
             vectors = embedder.embed_passages([embedding_text(article.title, article.text[s:e]) for s, e in inside])
             sims = vectors @ qvec
+            statements = np.array([not is_fragment(article.text, s, e) for s, e in inside])
+            if statements.any():  # headings and fragments are passed over while there is a statement
+                sims = np.where(statements, sims, -np.inf)
             best = inside[int(np.argmax(sims))]
             # stored vectors are float16: accept the fresh argmax or a sentence within rounding of it
             chosen = sims[inside.index((p.best_start, p.best_end))]
@@ -84,6 +87,83 @@ def test_each_passage_names_its_best_sentence_by_exact_span(qa, embedder):
             shorter += (p.best_end - p.best_start) < (p.end - p.start)
             assert p.to_dict()["best_start"] == p.best_start and p.to_dict()["best_end"] == p.best_end
     assert shorter > 0   # a sentence, not the whole chunk
+
+
+def test_is_fragment_tells_headings_and_fragments_from_statements():
+    from assistant.text import is_fragment, sentence_spans
+
+    text = ("A quiet market\n\n"
+            "Prices rose by a third in one year. Why now? Demand, mostly.\n\n"
+            "What does it change for buyers?\n\n"
+            "Three things matter here:\n\n"
+            "- buyers wait longer for their orders\n"
+            "- sellers raise their prices again\n\n"
+            "Costs climb. Nobody, the analysts say, expected it to last this long!\n\n"
+            "Who will pay for it? Nobody knows yet what the final bill will be\n\n"
+            "« We did not see it coming at all », he said.")
+    got = {text[s:e]: is_fragment(text, s, e) for s, e in sentence_spans(text)}
+    assert got == {
+        "A quiet market": True,                        # a line with no final punctuation: a heading
+        "Prices rose by a third in one year.": False,
+        "Why now?": True, "Demand, mostly.": True,      # under 4 words
+        "What does it change for buyers?": True,       # a line ending with a question: a heading
+        "Three things matter here:": True,             # a lead-in
+        "buyers wait longer for their orders": False,  # list items keep their place
+        "sellers raise their prices again": False,
+        "Costs climb.": True,
+        "Nobody, the analysts say, expected it to last this long!": False,
+        "Who will pay for it?": False,                  # a question inside a longer line
+        "Nobody knows yet what the final bill will be": True,
+        "« We did not see it coming at all », he said.": False,
+    }
+    # the word count is the setting's
+    assert not is_fragment("Costs climb.", 0, 12, min_words=2) and is_fragment("Costs climb.", 0, 12, min_words=3)
+
+
+def _off_topic_questions():
+    from dev_questions import UNANSWERABLE
+
+    return ["Who won the 2018 football World Cup?", *(q for q, _ in UNANSWERABLE)]
+
+
+def test_best_sentence_passes_over_headings_and_fragments(qa, index_dir):
+    """On off-topic questions the sentence closest to the question is often a subheading
+    (« Pourquoi Google Cloud ? »): each passage highlights its closest statement instead."""
+    from assistant.index import load_index
+    from assistant.retrieve import sentence_is_fragment
+    from assistant.text import is_fragment
+
+    index = load_index(index_dir)
+    skipped = 0
+    for question in _off_topic_questions():
+        qvec = qa._embedder.embed_queries([question])[0]
+        for p in qa.retrieve(question, k=5):
+            text = qa.article(p.article_id).text
+            assert not is_fragment(text, p.best_start, p.best_end)
+            sent_ids = index.sentences_in_chunk(index.chunk_positions[p.chunk_id])
+            sims = np.asarray(index.sentence_vectors[sent_ids], np.float32) @ qvec
+            statements = [j for j, si in enumerate(sent_ids) if not sentence_is_fragment(index, si)]
+            best = index.sentences[sent_ids[max(statements, key=lambda j: sims[j])]]
+            assert (p.best_start, p.best_end) == (best.start, best.end)
+            closest = index.sentences[sent_ids[int(np.argmax(sims))]]
+            skipped += (closest.start, closest.end) != (p.best_start, p.best_end)
+    assert skipped > 0   # the rule changed something on these questions: headings were the closest
+
+
+def test_best_sentence_falls_back_to_the_closest_when_all_are_fragments(qa, index_dir):
+    from assistant.index import load_index
+    from assistant.retrieve import best_sentence
+
+    index = load_index(index_dir)
+    question = _off_topic_questions()[0]
+    qvec = qa._embedder.embed_queries([question])[0]
+    for p in qa.retrieve(question, k=5):
+        ci = index.chunk_positions[p.chunk_id]
+        sent_ids = index.sentences_in_chunk(ci)
+        sims = np.asarray(index.sentence_vectors[sent_ids], np.float32) @ qvec
+        closest = index.sentences[sent_ids[int(np.argmax(sims))]]
+        # every sentence is a fragment under a huge word count: the closest one, as before
+        assert best_sentence(index, ci, qvec, min_words=10_000) == (closest.start, closest.end)
 
 
 def test_bm25_mode_has_no_best_sentence(qa):

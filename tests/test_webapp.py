@@ -512,7 +512,7 @@ def test_index_watcher_switches_when_another_process_rebuilds(tmp_path):
 
 
 def test_related_reading_highlights_the_passages_best_sentence(qa):
-    from assistant.text import sentence_spans
+    from assistant.text import is_fragment, sentence_spans
 
     answer = qa.ask("Who won the 2018 football World Cup?")
     assert answer.abstained and answer.related
@@ -525,6 +525,8 @@ def test_related_reading_highlights_the_passages_best_sentence(qa):
         text = texts[p.article_id]
         sentence = text[p.best_start:p.best_end]
         assert (p.best_start, p.best_end) in sentence_spans(text)
+        # a statement, not a subheading or a fragment (« Un mariage idéal ? », « Pourquoi Google Cloud ? »)
+        assert not is_fragment(text, p.best_start, p.best_end), sentence
         # the card marks that sentence, and its button opens the article on that sentence alone
         mark = re.search(r'<mark class="qa-quote">(.*?)</mark>', card, re.S).group(1)
         assert mark == render.esc(" ".join(sentence.split()))
