@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import os
 import random
@@ -378,6 +379,32 @@ def choose_threshold(conf: np.ndarray, y: np.ndarray, kinds: list[str], max_fals
     return best
 
 
+def quoting(reader: Reader, examples: list[Example], keep: float, max_sentences: int) -> dict[str, float]:
+    """What the answer quotes at ``keep`` (the best sentence, then each further one at least
+    that likely, up to ``max_sentences``), over answerable questions whose gold sentence was
+    retrieved: how often a quoted sentence holds the answer, and the share of quoted ones that do."""
+    hit, precision, quoted, n = 0.0, 0.0, 0.0, 0
+    for e in examples:
+        if e.variant != "answerable" or not (e.labels == 1).any():
+            continue
+        logits = reader.sentence_logits(e.cands)
+        order = np.argsort(-logits, kind="stable")
+        probs = 1.0 / (1.0 + np.exp(-logits[order]))
+        chosen = [order[0]] + [order[i] for i in range(1, min(max_sentences, len(order))) if probs[i] >= keep]
+        gold = e.labels[chosen] == 1
+        hit, precision, quoted, n = hit + bool(gold.any()), precision + float(gold.mean()), quoted + len(chosen), n + 1
+    n = max(n, 1)
+    return {"keep_probability": keep, "answer_hit": hit / n, "precision": precision / n, "sentences": quoted / n}
+
+
+def choose_keep_probability(reader: Reader, examples: list[Example], max_sentences: int):
+    """The keep probability with the best answer hit + quote precision (equal weights: a
+    missed answer and a quoted sentence that does not answer cost the same), and the curve."""
+    curve = [quoting(reader, examples, float(k), max_sentences) for k in np.round(np.arange(0.05, 0.96, 0.05), 2)]
+    best = max(curve, key=lambda r: (r["answer_hit"] + r["precision"], r["keep_probability"]))
+    return best["keep_probability"], curve
+
+
 # --- the evaluation suite from dev -----------------------------------------------------
 
 
@@ -487,11 +514,13 @@ def main(argv=None) -> int:
     REFERENCE = np.asarray(train_index.sentence_vectors[take], np.float32)
 
     examples = {}
-    # the examples depend on the feature code and on how they are made: key them by both sources
-    features = hashlib.sha256(Path(__file__).read_bytes() + Path(reader_module.__file__).read_bytes()
-                              ).hexdigest()[:8]
+    # the examples depend on the feature code and on how they are made: key them by both
+    # (not by the whole script, so changing how models are fitted or reported reuses them)
+    features = hashlib.sha256(inspect.getsource(make_examples).encode()
+                              + Path(reader_module.__file__).read_bytes()).hexdigest()[:8]
     cache = args.work / f"examples-{args.limit or 'all'}-{args.translate_share}-{args.seed}-{features}.pkl"
-    if args.reuse and cache.is_file():
+    reused = args.reuse and cache.is_file()
+    if reused:
         import pickle
 
         examples = pickle.loads(cache.read_bytes())
@@ -525,6 +554,11 @@ def main(argv=None) -> int:
     reader = Reader(weights, card)
     conf_c = np.asarray([reader.answerability(e.cands, reader.sentence_logits(e.cands)) for e in examples["calib"]])
     threshold = choose_threshold(conf_c, yc, kc, args.max_false_refusals)
+    max_sentences = settings.max_answer_sentences
+    keep, keep_curve_calib = choose_keep_probability(reader, examples["calib"], max_sentences)
+    card["keep_probability"] = keep
+    keep_curve_dev = [quoting(reader, examples["dev"], r["keep_probability"], max_sentences)
+                      for r in keep_curve_calib]
     Xd, yd, kd = question_rows(reader, examples["dev"])
     conf_d = np.asarray([reader.answerability(e.cands, reader.sentence_logits(e.cands)) for e in examples["dev"]])
 
@@ -558,8 +592,11 @@ def main(argv=None) -> int:
                 [k for k, e in zip(kd, examples["dev"]) if not e.translated], threshold),
         },
         "pr_curve_dev": pr_curve(conf_d, kd),
+        "quoting_curve": {"calib": keep_curve_calib, "dev": keep_curve_dev,
+                          "max_sentences": max_sentences},
         "command": "python scripts/train_reader.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "seconds": round(time.perf_counter() - t_start),
+        "reused_examples": bool(reused),
     })
     args.out.mkdir(parents=True, exist_ok=True)
     weights["reference"] = REFERENCE.astype(np.float16)
@@ -579,7 +616,9 @@ def write_model_card(path: Path, card: dict, counts: dict) -> None:
         "",
         f"Trained on {card['data']['source']}.",
         "",
-        f"Reproduce: `{card['command'].strip()}` ({card['seconds']} s on 2 cores). Split: "
+        f"Reproduce: `{card['command'].strip()}` ({card['seconds']} s on 2 cores"
+        + (", reusing the indexes and examples kept in `--work`: building them first takes about 15 min more"
+           if card.get("reused_examples") else "") + "). Split: "
         f"{card['data']['split']}; articles {card['data']['articles']}.",
         "",
         f"Embedder: `{card['embedder']}`. Abstention threshold on `confidence`: **{card['threshold']}** "
@@ -602,6 +641,14 @@ def write_model_card(path: Path, card: dict, counts: dict) -> None:
     lines += ["", "Abstention precision/recall on dev (unanswerable = positive):", "",
               "| threshold | precision | recall |", "|---|---|---|"]
     lines += [f"| {r['threshold']:.2f} | {r['precision']:.3f} | {r['recall']:.3f} |" for r in card["pr_curve_dev"]]
+    qc = card["quoting_curve"]
+    lines += ["", f"Further sentences quoted when at least **{card['keep_probability']}** likely to answer "
+              f"(chosen on calib: best answer hit + quote precision; at most {qc['max_sentences']} sentences). "
+              "Answerable questions whose gold sentence was retrieved:", "",
+              "| keep | calib hit | calib precision | dev hit | dev precision | dev sentences |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {c['keep_probability']:.2f} | {c['answer_hit']:.3f} | {c['precision']:.3f} | {d['answer_hit']:.3f} "
+              f"| {d['precision']:.3f} | {d['sentences']:.2f} |" for c, d in zip(qc["calib"], qc["dev"])]
     lines += ["", f"Evaluation suite `eval/piaf/` (from dev, real deletions): {counts}.", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
