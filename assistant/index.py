@@ -199,6 +199,10 @@ class ChunkTable(Sequence):
     def __len__(self) -> int:
         return len(self.ids)
 
+    def span(self, i: int) -> tuple[int, int, int]:
+        """(article position, start, end) of chunk ``i``, without reading the article's text."""
+        return int(self._article_of[i]), int(self._spans[i, 0]), int(self._spans[i, 1])
+
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]

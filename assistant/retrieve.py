@@ -109,22 +109,39 @@ def best_sentence(index: IndexData, chunk_index: int, query_vector: np.ndarray |
     return s.start, s.end
 
 
-def collapse_overlaps(index: IndexData, ranked: list[Ranked], threshold: float = 0.5) -> list[Ranked]:
-    """Drop a chunk that mostly overlaps a better-ranked chunk of the same article."""
+def chunk_span(index: IndexData, chunk_index: int) -> tuple[object, int, int]:
+    """(article key, start, end) of a chunk; a ``ChunkTable`` answers without reading text."""
+    span = getattr(index.chunks, "span", None)
+    if span is not None:
+        return span(chunk_index)
+    c = index.chunks[chunk_index]
+    return c.article_id, c.start, c.end
+
+
+def collapse_overlaps(index: IndexData, ranked: list[Ranked], threshold: float = 0.5,
+                      limit: int | None = None) -> list[Ranked]:
+    """Drop a chunk that mostly overlaps a better-ranked chunk of the same article.
+
+    Greedy in rank order, so stopping at ``limit`` kept chunks gives the first ``limit``
+    of the full result.
+    """
     kept: list[Ranked] = []
+    kept_spans: list[tuple[object, int, int]] = []
     for r in ranked:
-        c = index.chunks[r.chunk_index]
+        if limit is not None and len(kept) >= limit:
+            break
+        article, start, end = chunk_span(index, r.chunk_index)
         duplicate = False
-        for other in kept:
-            o = index.chunks[other.chunk_index]
-            if o.article_id != c.article_id:
+        for o_article, o_start, o_end in kept_spans:
+            if o_article != article:
                 continue
-            overlap = min(c.end, o.end) - max(c.start, o.start)
-            if overlap > threshold * min(c.end - c.start, o.end - o.start):
+            overlap = min(end, o_end) - max(start, o_start)
+            if overlap > threshold * min(end - start, o_end - o_start):
                 duplicate = True
                 break
         if not duplicate:
             kept.append(r)
+            kept_spans.append((article, start, end))
     return kept
 
 
@@ -144,7 +161,7 @@ def retrieve(index: IndexData, question: str, query_vector: np.ndarray | None, *
         dense = rerank_dense(index, query_vector, pool)
     weight = lexical_coverage(index, question) if mode == "hybrid" else 1.0
     ranked = collapse_overlaps(index, fuse(dense, lexical, mode=mode, rrf_k=rrf_k,
-                                           lexical_weight=weight))[:k]
+                                           lexical_weight=weight), limit=k)
     out = []
     for r in ranked:
         c = index.chunks[r.chunk_index]
