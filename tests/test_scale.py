@@ -241,3 +241,20 @@ def test_bench_script_runs_at_a_tiny_size(tmp_path):
     assert [r["nprobe"] for r in figures["ann"]["rows"]] == [4, 16]
     assert all(0.0 <= r["recall_at_10"] <= 1.0 for r in figures["ann"]["rows"])
     assert "| chunks |" in proc.stdout and "recall@10" in proc.stdout
+
+
+def test_faiss_search_runs_on_one_thread_and_restores_the_count(monkeypatch):
+    import faiss
+
+    from assistant.store.faiss import make_store
+
+    vectors = np.random.default_rng(0).standard_normal((200, 16)).astype(np.float32)
+    store = make_store(vectors, faiss_kind(200, exact_max=1000))
+    seen = []
+    original = store.client.search
+    monkeypatch.setattr(store.client, "search",
+                        lambda *a, **kw: (seen.append(faiss.omp_get_max_threads()), original(*a, **kw))[1])
+    faiss.omp_set_num_threads(2)
+    hits = store.search(vectors[7], 3)
+    assert seen == [1] and faiss.omp_get_max_threads() == 2
+    assert hits[0][0] == int(np.argmax(vectors @ vectors[7]))
