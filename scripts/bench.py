@@ -200,6 +200,20 @@ def bench_size(chunks: int, args, sentences, workdir: Path) -> dict:
     return {"chunks": len(texts), "articles": n_articles, "times": times, "serve": served}
 
 
+def serve_existing(spec: str, args) -> dict:
+    """Serving figures only, on an index built elsewhere (``INDEX_DIR:CORPUS_DIR``)."""
+    index_dir, corpus = spec.split(":", 1)
+    print(f"{time.strftime('%H:%M:%S')} {index_dir}: serving (fresh process)", file=sys.stderr, flush=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--serve", index_dir, "--corpus", corpus,
+         "--embedder", args.embedder, "--threads", str(args.threads), "--queries", str(args.queries)],
+        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    served = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"chunks": served["chunks"], "articles": served["articles"], "prebuilt": index_dir,
+            "times": {"bare": [], "build": [], "llamaindex": []}, "serve": served}
+
+
 def clustered_vectors(n: int, dim: int, clusters: int, rng: np.random.Generator, spread: float) -> np.ndarray:
     """Unit vectors around ``clusters`` random centres, as topics make real embeddings clump."""
     centres = rng.standard_normal((clusters, dim)).astype(np.float32)
@@ -287,13 +301,20 @@ def table(results: list[dict], ann: dict | None, runs: int) -> str:
         ask50, ask95, q50 = pct(s["ask_s"], 50), pct(s["ask_s"], 95), pct(s["bare_query_s"], 50)
         llama = (f"{t['llamaindex']:.1f} | {t['build'] / t['llamaindex']:.2f}×" if r["times"]["llamaindex"]
                  else "not timed | –")
+        built = (f"{t['bare']:.1f} | {t['build']:.1f} | {t['build'] / t['bare']:.2f}×" if r["times"]["build"]
+                 else "prebuilt, not timed | – | –")
         lines.append(
-            f"| {r['chunks']:,} | {r['articles']:,} | {t['bare']:.1f} | {t['build']:.1f} | "
-            f"{t['build'] / t['bare']:.2f}× | {llama} | "
+            f"| {r['chunks']:,} | {r['articles']:,} | {built} | {llama} | "
             f"{ask50 * 1e3:.0f} ms | {ask95 * 1e3:.0f} ms | {q50 * 1e3:.0f} ms | {ask50 / q50:.2f}× | "
             f"{rss:.0f} | {rss / r['articles'] * 1000:.0f} | {rss / r['chunks'] * 10000:.0f} | "
             f"{s['disk_bytes'] / 1e6:.1f} |"
         )
+    if len(results) >= 2:  # the fixed cost (libraries' pages, first calls) cancels out
+        lo, hi = min(results, key=lambda r: r["chunks"]), max(results, key=lambda r: r["chunks"])
+        grow = lambda r: r["serve"]["rss_after_mb"] - r["serve"]["rss_base_mb"]  # noqa: E731
+        if hi["chunks"] > lo["chunks"]:
+            lines += ["", f"RSS growth from {lo['chunks']:,} to {hi['chunks']:,} chunks: "
+                          f"{(grow(hi) - grow(lo)) / (hi['chunks'] - lo['chunks']) * 10000:.0f} MB per 10k chunks"]
     if ann:
         k = ann["kind"]
         lines += ["", f"FAISS {k['type']} ({k['quantizer']}, nlist {k['nlist']}) over {ann['vectors']:,} "
@@ -329,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ann-spread", type=float, default=1.0,
                         help="noise around each cluster centre (1.0: neighbours' cosine ~0.5)")
     parser.add_argument("--nprobe", default="8,16,32,64", help="IVF lists probed, comma-separated")
+    parser.add_argument("--serve-index", action="append", default=[], metavar="INDEX_DIR:CORPUS_DIR",
+                        help="also measure serving (ask, RSS) on an index built beforehand, e.g. a size "
+                             "whose build would not fit the time available (repeatable)")
     parser.add_argument("--workdir", type=Path, help="keep corpora and indexes here (default: a temp folder)")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
@@ -350,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         for size in sizes:
             results.append(bench_size(size, args, sentences, workdir))
+            print(table(results[-1:], None, args.runs).splitlines()[-1], file=sys.stderr, flush=True)
+        for spec in args.serve_index:
+            results.append(serve_existing(spec, args))
             print(table(results[-1:], None, args.runs).splitlines()[-1], file=sys.stderr, flush=True)
     ann = bench_ann(args) if args.ann_vectors else None
     if args.json:
