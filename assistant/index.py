@@ -175,6 +175,16 @@ class ArticleStore(Mapping):
                 self._cache[article_id] = article
             return article
 
+    def text_lengths(self) -> dict[str, int]:
+        """Article id -> length of its text, read in one pass without filling the cache."""
+        out: dict[str, int] = {}
+        with self._path.open("rb") as fh:
+            for line in fh:
+                if line.strip():
+                    r = json.loads(line)
+                    out[r["id"]] = len(r["text"])
+        return out
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._offsets)
 
@@ -198,6 +208,10 @@ class ChunkTable(Sequence):
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def span(self, i: int) -> tuple[int, int, int]:
+        """(article position, start, end) of chunk ``i``, without reading the article's text."""
+        return int(self._article_of[i]), int(self._spans[i, 0]), int(self._spans[i, 1])
 
     def __getitem__(self, i):
         if isinstance(i, slice):
@@ -454,6 +468,18 @@ def _value_problems(articles: dict[str, Article], chunks: list[Chunk], sents: li
         bad = _non_finite_rows(vectors)
         if len(bad):
             problems.append(f"{len(bad)} {name} vectors hold NaN or infinite values (first: row {bad[0]})")
+    if isinstance(articles, ArticleStore) and isinstance(chunks, ChunkTable) and isinstance(sents, SentenceTable):
+        # the tables' arrays against each article's length: no Chunk objects, and the
+        # article cache stays empty until a question needs an article
+        lengths = articles.text_lengths()
+        for name, table in (("chunk", chunks), ("sentence", sents)):
+            limit = np.asarray([lengths.get(aid, -1) for aid in table._article_ids], np.int64)[table._article_of]
+            starts, ends = table._spans[:, 0], table._spans[:, 1]
+            bad = np.flatnonzero((starts < 0) | (starts >= ends) | (ends > limit))
+            if len(bad):
+                i = int(bad[0])
+                problems.append(f"{name} {i} has offsets {starts[i]}:{ends[i]} outside its article")
+        return problems + _bm25_problems(bm25, len(chunks))
     for name, spans in (("chunk", chunks), ("sentence", sents)):
         for i, span in enumerate(spans):
             text = articles[span.article_id].text if span.article_id in articles else None

@@ -222,7 +222,10 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
         return None
     known = _known(index, hidden)
     ids_a = np.asarray(ids, dtype=np.int64)
-    svecs = np.asarray(index.sentence_vectors[ids_a], dtype=np.float32)
+    # a plain view of the memory-mapped vectors: the same values, without np.memmap's
+    # overhead on each of the per-candidate lookups below
+    sentence_vectors = np.asarray(index.sentence_vectors)
+    svecs = np.asarray(sentence_vectors[ids_a], dtype=np.float32)
     q = np.asarray(query_vector, dtype=np.float32)
     dense = svecs @ q - dense_shift
     ref = np.asarray(reference, dtype=np.float32) @ q - dense_shift
@@ -244,7 +247,7 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
         if len(kept) == len(inside):
             vector = np.asarray(index.chunk_vectors[ci], np.float32)
         else:  # what the chunk would be without the removed text: its other sentences
-            vector = np.asarray(index.sentence_vectors[kept], np.float32).mean(axis=0)
+            vector = np.asarray(sentence_vectors[kept], np.float32).mean(axis=0)
             vector /= float(np.linalg.norm(vector)) or 1.0
         sim = chunk_sim.setdefault(p.chunk_id, float(vector @ q) - dense_shift)
         for si in kept:
@@ -253,7 +256,12 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
     chunk_max = max(chunk_sim.values())
 
     weights = idf(index)
-    languages = [index.articles[index.sentences[i].article_id].language[:2] for i in ids]
+    sentence_rows = [index.sentences[i] for i in ids]
+    article_language: dict[str, str] = {}
+    for row in sentence_rows:
+        if row.article_id not in article_language:
+            article_language[row.article_id] = index.articles[row.article_id].language[:2]
+    languages = [article_language[row.article_id] for row in sentence_rows]
     corpus_language = max(set(languages), key=languages.count)
     # A question in another language than the passages shares only its names and numbers
     # with them: read it that way (training simulates it with ``simulate_translation``).
@@ -287,9 +295,8 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
     n_sent = len(index.sentences)
     for k, si in enumerate(ids):
         f = sentence_facts(index, si)
-        s = index.sentences[si]
-        article_language = index.articles[s.article_id].language[:2]
-        same_language = same_language_default and article_language == language[:2]
+        s = sentence_rows[k]
+        same_language = same_language_default and article_language[s.article_id] == language[:2]
         before, after = si - 1, si + 1
         while before in removed:
             before -= 1
@@ -299,16 +306,17 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
         next_ok = after < n_sent and index.sentences[after].article_id == s.article_id
         neighbours = [j for j, ok in ((before, prev_ok), (after, next_ok)) if ok]
         if neighbours:
-            nd = float(np.max(np.asarray(index.sentence_vectors[neighbours], np.float32) @ q)) - dense_shift
+            nd = float((np.asarray(sentence_vectors[neighbours], np.float32) @ q).max()) - dense_shift
         else:
             nd = float(dense[k])
         t_stems, t_names = title_facts(index, s.article_id)
         context = f.stems | t_stems
-        if prev_ok:
-            context = context | sentence_facts(index, before).stems
+        prev_facts = sentence_facts(index, before) if prev_ok else None
+        if prev_facts is not None:
+            context = context | prev_facts.stems
         found = sum(w for t, w in q_weight.items() if t in f.stems)
         found_ctx = sum(w for t, w in q_weight.items() if t in context)
-        ctx_names = f.names | (sentence_facts(index, before).names if prev_ok else frozenset()) | t_names
+        ctx_names = f.names | (prev_facts.names if prev_facts is not None else frozenset()) | t_names
         new_number = bool(f.numbers - q_all_numbers)
         new_name = bool(f.names - q_folded_names)
         has_date = f.has_date

@@ -8,6 +8,7 @@ overlapping chunks (the chunker's overlap) are collapsed to the best one.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,14 +84,25 @@ def rerank_dense(index: IndexData, query_vector: np.ndarray, candidates: set[int
 
     A chunk holds several facts; the one that answers is usually a single sentence,
     whose similarity a whole-chunk vector dilutes. Only candidates (FAISS's and
-    BM25's top hits) are rescored, so this stays cheap on a large archive.
+    BM25's top hits) are rescored, so this stays cheap on a large archive: two matrix
+    products over the candidates and their sentences, not a loop of small ones.
     """
-    out = []
-    for ci in candidates:
-        own = float(index.chunk_vectors[ci] @ query_vector)
-        sent_ids = index.sentences_in_chunk(ci)
-        best = float(np.max(index.sentence_vectors[sent_ids] @ query_vector)) if sent_ids else own
-        out.append((ci, 0.5 * own + 0.5 * best))
+    if not candidates:
+        return []
+    q = np.asarray(query_vector, np.float32)
+    ids = np.fromiter(candidates, np.int64, len(candidates))
+    # plain views of the memory-mapped arrays: the same values, without np.memmap's overhead
+    own = np.asarray(np.asarray(index.chunk_vectors)[ids], np.float32) @ q
+    lists = [index.sentences_in_chunk(int(ci)) for ci in ids]
+    lengths = np.fromiter(map(len, lists), np.int64, len(lists))
+    best = own.copy()
+    if lengths.any():
+        flat = np.fromiter(itertools.chain.from_iterable(lists), np.int64, int(lengths.sum()))
+        sims = np.asarray(np.asarray(index.sentence_vectors)[flat], np.float32) @ q
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        best[lengths > 0] = np.maximum.reduceat(sims, starts[lengths > 0])
+    scores = 0.5 * own.astype(np.float64) + 0.5 * best.astype(np.float64)
+    out = list(zip(ids.tolist(), scores.tolist()))
     out.sort(key=lambda x: (-x[1], x[0]))
     return out
 
@@ -119,7 +131,7 @@ def best_sentence(index: IndexData, chunk_index: int, query_vector: np.ndarray |
     sent_ids = index.sentences_in_chunk(chunk_index)
     if query_vector is None or not sent_ids:
         return None
-    sims = np.asarray(index.sentence_vectors[sent_ids], np.float32) @ np.asarray(query_vector, np.float32)
+    sims = np.asarray(np.asarray(index.sentence_vectors)[sent_ids], np.float32) @ np.asarray(query_vector, np.float32)
     informative = np.array([not sentence_is_fragment(index, i, min_words) for i in sent_ids])
     if informative.any():
         sims = np.where(informative, sims, -np.inf)
@@ -127,22 +139,39 @@ def best_sentence(index: IndexData, chunk_index: int, query_vector: np.ndarray |
     return s.start, s.end
 
 
-def collapse_overlaps(index: IndexData, ranked: list[Ranked], threshold: float = 0.5) -> list[Ranked]:
-    """Drop a chunk that mostly overlaps a better-ranked chunk of the same article."""
+def chunk_span(index: IndexData, chunk_index: int) -> tuple[object, int, int]:
+    """(article key, start, end) of a chunk; a ``ChunkTable`` answers without reading text."""
+    span = getattr(index.chunks, "span", None)
+    if span is not None:
+        return span(chunk_index)
+    c = index.chunks[chunk_index]
+    return c.article_id, c.start, c.end
+
+
+def collapse_overlaps(index: IndexData, ranked: list[Ranked], threshold: float = 0.5,
+                      limit: int | None = None) -> list[Ranked]:
+    """Drop a chunk that mostly overlaps a better-ranked chunk of the same article.
+
+    Greedy in rank order, so stopping at ``limit`` kept chunks gives the first ``limit``
+    of the full result.
+    """
     kept: list[Ranked] = []
+    kept_spans: list[tuple[object, int, int]] = []
     for r in ranked:
-        c = index.chunks[r.chunk_index]
+        if limit is not None and len(kept) >= limit:
+            break
+        article, start, end = chunk_span(index, r.chunk_index)
         duplicate = False
-        for other in kept:
-            o = index.chunks[other.chunk_index]
-            if o.article_id != c.article_id:
+        for o_article, o_start, o_end in kept_spans:
+            if o_article != article:
                 continue
-            overlap = min(c.end, o.end) - max(c.start, o.start)
-            if overlap > threshold * min(c.end - c.start, o.end - o.start):
+            overlap = min(end, o_end) - max(start, o_start)
+            if overlap > threshold * min(end - start, o_end - o_start):
                 duplicate = True
                 break
         if not duplicate:
             kept.append(r)
+            kept_spans.append((article, start, end))
     return kept
 
 
@@ -165,7 +194,7 @@ def retrieve(index: IndexData, question: str, query_vector: np.ndarray | None, *
         dense = rerank_dense(index, query_vector, pool)
     weight = lexical_coverage(index, question) if mode == "hybrid" else 1.0
     ranked = collapse_overlaps(index, fuse(dense, lexical, mode=mode, rrf_k=rrf_k,
-                                           lexical_weight=weight))[:k]
+                                           lexical_weight=weight), limit=k)
     out = []
     for r in ranked:
         c = index.chunks[r.chunk_index]

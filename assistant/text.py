@@ -34,6 +34,8 @@ _OTHER_CUES = frozenset(
 
 def fold(text: str) -> str:
     """Lowercase and strip accents, so that 'Énergie' and 'energie' compare equal."""
+    if text.isascii():  # nothing to decompose or strip: the same result, far cheaper
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -43,13 +45,15 @@ def strip_elision(word: str) -> str:
     return ELISION.sub("", word, count=1)
 
 
+@lru_cache(maxsize=16384)
+def _word_form(token: str) -> str:
+    """One raw token as ``words`` gives it (memoised: a corpus repeats its words)."""
+    return fold(strip_elision(token)).replace("’", "'")
+
+
 def words(text: str) -> list[str]:
     """Folded word tokens, French elisions removed (l'accord -> accord)."""
-    out = []
-    for match in _WORD_RE.finditer(text):
-        token = strip_elision(match.group(0))
-        out.append(fold(token).replace("’", "'"))
-    return out
+    return [_word_form(match.group(0)) for match in _WORD_RE.finditer(text)]
 
 
 def surface_words(text: str) -> list[str]:

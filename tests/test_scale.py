@@ -105,6 +105,31 @@ def test_loaded_index_is_memory_mapped_and_reads_articles_on_demand(corpus, tmp_
     assert report.disk_bytes == index_mod.disk_size(report.path) > 0
 
 
+def test_loading_checks_offsets_without_reading_articles_into_memory(corpus, tmp_path):
+    settings = settings_for(corpus, tmp_path)
+    build_index(settings, embedder=HashEmbedding())
+    data = load_index(settings.index_dir, "test:hash", settings)
+    assert len(data.articles._cache) == 0  # the offsets check streamed the file instead
+    first = next(iter(data.articles))
+    data.articles[first]
+    assert list(data.articles._cache) == [first]
+
+
+def test_out_of_range_sentence_offsets_are_refused(corpus, tmp_path):
+    from assistant.errors import IndexCorruptError
+
+    settings = settings_for(corpus, tmp_path)
+    report = build_index(settings, embedder=HashEmbedding())
+    manifest = json.loads((report.path / "manifest.json").read_text())
+    del manifest["files"]  # as an older version wrote it: only the value checks can catch damage
+    (report.path / "manifest.json").write_text(json.dumps(manifest))
+    rows = [json.loads(line) for line in (report.path / "sentences.jsonl").read_text().splitlines()]
+    rows[2][2] = 10_000_000
+    (report.path / "sentences.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(IndexCorruptError, match="sentence 2 has offsets"):
+        load_index(settings.index_dir, "test:hash", settings)
+
+
 def test_chunk_vectors_are_the_length_weighted_mean_of_their_sentences(corpus, tmp_path):
     settings = settings_for(corpus, tmp_path)
     build_index(settings, embedder=HashEmbedding())
@@ -216,3 +241,20 @@ def test_bench_script_runs_at_a_tiny_size(tmp_path):
     assert [r["nprobe"] for r in figures["ann"]["rows"]] == [4, 16]
     assert all(0.0 <= r["recall_at_10"] <= 1.0 for r in figures["ann"]["rows"])
     assert "| chunks |" in proc.stdout and "recall@10" in proc.stdout
+
+
+def test_faiss_search_runs_on_one_thread_and_restores_the_count(monkeypatch):
+    import faiss
+
+    from assistant.store.faiss import make_store
+
+    vectors = np.random.default_rng(0).standard_normal((200, 16)).astype(np.float32)
+    store = make_store(vectors, faiss_kind(200, exact_max=1000))
+    seen = []
+    original = store.client.search
+    monkeypatch.setattr(store.client, "search",
+                        lambda *a, **kw: (seen.append(faiss.omp_get_max_threads()), original(*a, **kw))[1])
+    faiss.omp_set_num_threads(2)
+    hits = store.search(vectors[7], 3)
+    assert seen == [1] and faiss.omp_get_max_threads() == 2
+    assert hits[0][0] == int(np.argmax(vectors @ vectors[7]))

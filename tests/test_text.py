@@ -153,3 +153,22 @@ def test_stems_fold_accents_and_both_languages():
     s = stems("partenariats chips")
     assert "partenariat" in s and "chip" in s
     assert stems("le la de and the of") == []
+
+
+def test_fold_and_words_agree_with_plain_unicode_folding():
+    import unicodedata
+
+    from assistant.text import ELISION, _WORD_RE, fold, words
+
+    def reference_fold(text):
+        decomposed = unicodedata.normalize("NFKD", text.lower())
+        return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+    samples = ["Plain ASCII Words, 2026", "ÉNERGIE à Zürich", "ﬁnance Straße ½", "L’accord qu'Amazon a signé",
+               "AUJOURD’HUI", ""]
+    for text in samples:
+        assert fold(text) == reference_fold(text)
+        expected = [reference_fold(ELISION.sub("", m.group(0), count=1)).replace("’", "'")
+                    for m in _WORD_RE.finditer(text)]
+        assert words(text) == expected == words(text)  # twice: the memoised forms are the same
+    assert words("L’accord qu'Amazon") == ["accord", "amazon"]

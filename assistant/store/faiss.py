@@ -9,6 +9,8 @@ Which index serves ``n`` vectors is recorded in the manifest under ``"faiss"``
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +38,8 @@ class FaissChunkStore:
         if k <= 0 or self.client.ntotal == 0:
             return []
         query = np.ascontiguousarray(np.asarray(vector, np.float32).reshape(1, -1))
-        scores, ids = self.client.search(query, int(k))
+        with _one_thread():
+            scores, ids = self.client.search(query, int(k))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def count(self) -> int:
@@ -58,6 +61,29 @@ class FaissChunkStore:
     def persist(self, persist_path: str) -> None:
         """Write the index to ``persist_path`` (llama-index's ``FaissVectorStore.persist``)."""
         self.as_llama_index().persist(persist_path=persist_path)
+
+
+_THREADS_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Run one FAISS call on a single OpenMP thread, then restore the thread count.
+
+    One query vector gains nothing from FAISS's threads, and right after the embedder
+    (whose own OpenMP runtime has just used the same cores) they cost: a flat search over
+    10k chunks took 11-13 ms with 2 threads against 1.0 ms with one (2 cores,
+    ``scripts/bench.py``'s serving setup). Building (train, add) keeps every thread.
+    """
+    import faiss
+
+    with _THREADS_GUARD:
+        previous = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            yield
+        finally:
+            faiss.omp_set_num_threads(previous)
 
 
 def faiss_kind(n: int, exact_max: int, nprobe: int = 32) -> dict[str, Any]:
