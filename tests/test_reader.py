@@ -156,3 +156,49 @@ def test_confidence_separates_an_answerable_question_from_an_off_topic_one(qa):
     assert yes.confidence is not None and no.confidence is not None
     assert yes.confidence > qa._answer_cfg.threshold > no.confidence
     assert not yes.abstained and no.abstained
+
+
+def _train_reader():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_reader
+
+    return train_reader
+
+
+class _LogitsAreTheCandidates:
+    """A reader whose logits are given as the examples' candidates."""
+
+    def sentence_logits(self, c):
+        return np.asarray(c, np.float64)
+
+
+def test_the_keep_probability_is_chosen_by_what_quoting_gains_and_costs():
+    T = _train_reader()
+    # the reader's second choice (probability ~0.38) holds the answer when its first does not
+    unsure = [T.Example(f"q{i}", "answerable", np.array([0.0, -0.5, -4.0]),
+                        np.array([1, 0, 0] if i % 2 else [0, 1, 0], np.int8)) for i in range(20)]
+    keep, curve = T.choose_keep_probability(_LogitsAreTheCandidates(), unsure, max_sentences=3)
+    assert keep <= 0.35
+    at = {round(r["keep_probability"], 2): r for r in curve}
+    assert at[0.3]["answer_hit"] == 1.0 and at[0.5]["answer_hit"] == 0.5
+    assert at[0.3]["sentences"] == 2.0 and at[0.5]["sentences"] == 1.0
+    # a reader always right first time gains nothing from a second quote: keep it out
+    sure = [T.Example(f"q{i}", "answerable", np.array([3.0, -0.5, -4.0]), np.array([1, 0, 0], np.int8))
+            for i in range(20)]
+    keep, _ = T.choose_keep_probability(_LogitsAreTheCandidates(), sure, max_sentences=3)
+    assert keep > 0.4
+    # unanswerable examples and those whose answer was not retrieved do not count
+    other = [T.Example("n", "near", np.array([0.0, -0.5]), np.array([0, 0], np.int8)),
+             T.Example("m", "answerable", np.array([0.0, -0.5]), np.array([0, 0], np.int8))]
+    assert T.quoting(_LogitsAreTheCandidates(), sure + other, 0.5, 3)["answer_hit"] == 1.0
+
+
+def test_the_shipped_keep_probability_is_the_one_learned_and_the_one_used(qa):
+    card = json.loads(CARD_PATH.read_text(encoding="utf-8"))
+    calib = card["quoting_curve"]["calib"]
+    best = max(calib, key=lambda r: (r["answer_hit"] + r["precision"], r["keep_probability"]))
+    assert card["keep_probability"] == best["keep_probability"]
+    assert qa._answer_cfg.keep_probability == card["keep_probability"]
