@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -202,3 +203,37 @@ def test_the_shipped_keep_probability_is_the_one_learned_and_the_one_used(qa):
     best = max(calib, key=lambda r: (r["answer_hit"] + r["precision"], r["keep_probability"]))
     assert card["keep_probability"] == best["keep_probability"]
     assert qa._answer_cfg.keep_probability == card["keep_probability"]
+
+
+def _lists(T, rng, n, variant, top):
+    """``n`` candidate lists of three sentences whose one feature is ``top`` for the first
+    sentence (the gold one when the variant is answerable) and about 0 for the others."""
+
+    out = []
+    for i in range(n):
+        hand = np.array([[top], [0.0], [0.0]], np.float32) + rng.normal(0, 0.2, (3, 1)).astype(np.float32)
+        labels = np.array([1, 0, 0] if variant == "answerable" else [0, 0, 0], np.int8)
+        out.append(T.Example(f"{variant}{i}", variant, SimpleNamespace(hand=hand, product=np.zeros((3, 2), np.float32)),
+                             labels))
+    return out
+
+
+def test_the_selector_learns_from_unanswerable_candidates_only_when_asked_to():
+    """Weight 0 is the shipped training (answerable lists only); a positive weight adds
+    the candidates of questions whose answer was left out as negatives, which lowers the
+    probability of a sentence that only resembles an answer, not the gold one's rank."""
+    T = _train_reader()
+    rng = np.random.default_rng(0)
+    examples = _lists(T, rng, 60, "answerable", 2.0) + _lists(T, rng, 60, "near", 1.0)
+    probe = np.array([[2.0], [1.0], [0.0]], np.float32)
+
+    def probabilities(weight):
+        chosen = [e for e in examples if e.variant == "answerable" or weight > 0]
+        w = T.train_selector(chosen, hidden=4, epochs=400, seed=1, use_product=False, unanswerable_weight=weight)
+        reader = T.Reader(w, {"threshold": 0.5})
+        c = SimpleNamespace(hand=probe, product=np.zeros((3, 2), np.float32))
+        return 1 / (1 + np.exp(-reader.sentence_logits(c)))
+
+    without, with_negatives = probabilities(0.0), probabilities(3.0)
+    assert with_negatives[1] < without[1] - 0.2
+    assert with_negatives[0] > 0.5 and np.argmax(with_negatives) == 0
