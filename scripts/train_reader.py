@@ -492,7 +492,7 @@ def main(argv=None) -> int:
                     help="share of training questions asked as if translated (names and numbers only)")
     ap.add_argument("--product", action="store_true",
                     help="also feed the question*sentence vector (overfits PIAF: dev top-1 0.70 vs 0.72 without)")
-    ap.add_argument("--max-false-refusals", type=float, default=0.08,
+    ap.add_argument("--max-false-refusals", type=float, default=0.10,
                     help="the threshold is the best one on calib with at most this false-refusal rate")
     ap.add_argument("--unanswerable-weight", type=float, default=0.0,
                     help="also train the selector on train questions asked with their paragraph or article "
