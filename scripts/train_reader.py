@@ -301,6 +301,22 @@ def train_selector(examples: list[Example], *, hidden: int, epochs: int, seed: i
             "product_scale": np.asarray(scale, np.float32), **params}
 
 
+def merge_selectors(members: list[dict]) -> dict:
+    """One network computing the mean logit of ``members`` (trained on the same inputs).
+
+    The mean of K networks ``relu(x W1_k + b1_k) w2_k + x w_lin_k + b2_k`` is one network whose
+    hidden layer is theirs side by side and whose output weights are divided by K, so an
+    ensemble ships in the same format and runs through the same inference code.
+    """
+    first, k = members[0], len(members)
+    return {**{name: first[name] for name in ("hand_mean", "hand_std", "product_scale")},
+            "W1": np.concatenate([m["W1"] for m in members], axis=1),
+            "b1": np.concatenate([m["b1"] for m in members]),
+            "w2": np.concatenate([m["w2"] for m in members], axis=0) / np.float32(k),
+            "w_lin": np.mean([m["w_lin"] for m in members], axis=0).astype(np.float32),
+            "b2": np.mean([m["b2"] for m in members], axis=0).astype(np.float32)}
+
+
 def top1_hits(reader: Reader, examples: list[Example]) -> float:
     hits = [e.labels[int(np.argmax(reader.sentence_logits(e.cands)))] == 1 for e in examples
             if e.variant == "answerable" and (e.labels == 1).any()]
@@ -488,6 +504,9 @@ def main(argv=None) -> int:
     ap.add_argument("--eval-out", type=Path, default=ROOT / "eval" / "piaf")
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--ensemble", type=int, default=1,
+                    help="train this many selectors from different initial weights and ship their mean "
+                         "(measured with 5: dev top-1 .702 vs .710 for one, near-topic .568 vs .553; not the default)")
     ap.add_argument("--translate-share", type=float, default=0.4,
                     help="share of training questions asked as if translated (names and numbers only)")
     ap.add_argument("--product", action="store_true",
@@ -554,8 +573,10 @@ def main(argv=None) -> int:
 
     train_sel = [e for e in examples["train"] if (e.variant == "answerable" and (e.labels == 1).any())
                  or (args.unanswerable_weight > 0 and e.variant != "answerable")]
-    weights = train_selector(train_sel, hidden=args.hidden, epochs=args.epochs, seed=args.seed,
-                             use_product=args.product, unanswerable_weight=args.unanswerable_weight)
+    weights = merge_selectors([
+        train_selector(train_sel, hidden=args.hidden, epochs=args.epochs, seed=args.seed + member,
+                       use_product=args.product, unanswerable_weight=args.unanswerable_weight)
+        for member in range(args.ensemble)])
     card = {"embedder": embedder.embedder_id, "threshold": 0.5, "keep_probability": 0.5}
     reader = Reader(weights, card)
 

@@ -237,3 +237,19 @@ def test_the_selector_learns_from_unanswerable_candidates_only_when_asked_to():
     without, with_negatives = probabilities(0.0), probabilities(3.0)
     assert with_negatives[1] < without[1] - 0.2
     assert with_negatives[0] > 0.5 and np.argmax(with_negatives) == 0
+
+
+def test_merged_selectors_compute_the_mean_logit_of_their_members():
+    """``--ensemble K`` ships K selectors as one wider network of the same format."""
+    T = _train_reader()
+    rng = np.random.default_rng(0)
+    examples = _lists(T, rng, 60, "answerable", 2.0)
+    members = [T.train_selector(examples, hidden=4, epochs=50, seed=k, use_product=False, unanswerable_weight=0.0)
+               for k in range(3)]
+    merged = T.merge_selectors(members)
+    c = SimpleNamespace(hand=np.array([[2.0], [1.0], [-0.5]], np.float32), product=np.zeros((3, 2), np.float32))
+    logits = [T.Reader(m, {"threshold": 0.5}).sentence_logits(c) for m in members]
+    assert not np.allclose(logits[0], logits[1])
+    assert merged["W1"].shape[1] == 3 * members[0]["W1"].shape[1]
+    np.testing.assert_allclose(T.Reader(merged, {"threshold": 0.5}).sentence_logits(c),
+                               np.mean(logits, axis=0), rtol=1e-5, atol=1e-5)
