@@ -246,13 +246,15 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
             continue
         if len(kept) == len(inside):
             vector = np.asarray(index.chunk_vectors[ci], np.float32)
-        else:  # what the chunk would be without the removed text: its other sentences
-            vector = np.asarray(sentence_vectors[kept], np.float32).mean(axis=0)
+        else:  # what the chunk would be without the removed text: its other sentences,
+            # weighted by length as the index derives chunk vectors (index.chunk_vectors_from)
+            lengths = np.asarray([index.sentences[si].end - index.sentences[si].start for si in kept], np.float32)
+            vector = lengths @ np.asarray(sentence_vectors[kept], np.float32)
             vector /= float(np.linalg.norm(vector)) or 1.0
         sim = chunk_sim.setdefault(p.chunk_id, float(vector @ q) - dense_shift)
         for si in kept:
             sentence_chunk.setdefault(si, sim)
-            lexical_sentence.setdefault(si, 1.0 if p.lexical_score and len(kept) == len(inside) else 0.0)
+            lexical_sentence.setdefault(si, 1.0 if p.lexical_score else 0.0)
     chunk_max = max(chunk_sim.values())
 
     weights = idf(index)

@@ -253,3 +253,39 @@ def test_merged_selectors_compute_the_mean_logit_of_their_members():
     assert merged["W1"].shape[1] == 3 * members[0]["W1"].shape[1]
     np.testing.assert_allclose(T.Reader(merged, {"threshold": 0.5}).sentence_logits(c),
                                np.mean(logits, axis=0), rtol=1e-5, atol=1e-5)
+
+
+def test_a_simulated_deletion_reads_the_passage_as_the_index_would_rebuild_it(qa):
+    """Training deletes a paragraph by leaving its sentences out (``removed``); a passage that
+    loses some is scored by the vector the index would derive from the rest, and keeps its
+    BM25 vote, so the deletion leaves no trace a model could learn instead of the content."""
+    from assistant.index import chunk_vectors_from
+
+    index = qa._index
+    question = "Combien vaut l'accord entre OpenAI et AWS ?"
+    passages, qvec = qa._retrieve(question, 8, "hybrid")
+    cut = next(p for p in passages if len(index.sentences_in_chunk(index.chunk_positions[p.chunk_id])) >= 3)
+    inside = index.sentences_in_chunk(index.chunk_positions[cut.chunk_id])
+    removed = frozenset(inside[:1])
+    c = build_candidates(index, question, qvec, passages, "fr", qa._reference, removed=removed)
+
+    def derived(p):  # the vector the index would give the passage's chunk without ``removed``
+        ci = index.chunk_positions[p.chunk_id]
+        kept = [si for si in index.sentences_in_chunk(ci) if si not in removed]
+        if len(kept) == len(index.sentences_in_chunk(ci)):
+            return np.asarray(index.chunk_vectors[ci], np.float32)
+        return chunk_vectors_from([index.chunks[ci]], [index.sentences[si] for si in kept],
+                                  np.asarray(index.sentence_vectors[kept], np.float32))[0]
+
+    first = {}
+    for p in passages:  # a sentence is scored by the first passage that holds it
+        for si in index.sentences_in_chunk(index.chunk_positions[p.chunk_id]):
+            first.setdefault(si, p.chunk_id)
+    rows = [k for k, si in enumerate(c.ids.tolist()) if first[si] == cut.chunk_id]
+    assert rows and not set(c.ids.tolist()) & removed
+    sims = [float(derived(p) @ qvec) for p in passages]
+    sim = float(derived(cut) @ qvec)
+    gap = c.hand[:, SENTENCE_FEATURES.index("chunk_dense_gap")]
+    np.testing.assert_allclose(gap[rows], sim - max(sims), atol=1e-5)
+    if cut.lexical_score:
+        assert (c.hand[rows, SENTENCE_FEATURES.index("lexical_hit")] == 1.0).all()
