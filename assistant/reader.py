@@ -38,7 +38,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import ConfigError
-from .index import IndexData
+from .index import IndexData, chunk_vectors_from
 from .language import pack, packs, union
 from .safety import safe_sentences
 from .text import content_words, fold, names, numbers, stems, translation_stable_stems, words
@@ -246,11 +246,9 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
             continue
         if len(kept) == len(inside):
             vector = np.asarray(index.chunk_vectors[ci], np.float32)
-        else:  # what the chunk would be without the removed text: its other sentences,
-            # weighted by length as the index derives chunk vectors (index.chunk_vectors_from)
-            lengths = np.asarray([index.sentences[si].end - index.sentences[si].start for si in kept], np.float32)
-            vector = lengths @ np.asarray(sentence_vectors[kept], np.float32)
-            vector /= float(np.linalg.norm(vector)) or 1.0
+        else:  # what the index would derive for the chunk without the removed text
+            vector = chunk_vectors_from([index.chunks[ci]], [index.sentences[si] for si in kept],
+                                        np.asarray(sentence_vectors[kept], np.float32))[0]
         sim = chunk_sim.setdefault(p.chunk_id, float(vector @ q) - dense_shift)
         for si in kept:
             sentence_chunk.setdefault(si, sim)

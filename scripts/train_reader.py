@@ -633,7 +633,7 @@ def main(argv=None) -> int:
     Xa, ya, ka = question_rows(reader, examples[args.answerability_split])
     target = ya if args.label == "correct" else np.asarray([k == "answerable" for k in ka], np.float32)
     weights.update(fit_logistic(Xa, target))
-    Xc, yc, kc = question_rows(reader, examples["calib"])
+    Xc, yc, kc = (Xa, ya, ka) if args.answerability_split == "calib" else question_rows(reader, examples["calib"])
     reader = Reader(weights, card)
     conf_c = np.asarray([reader.answerability(e.cands, reader.sentence_logits(e.cands)) for e in examples["calib"]])
     threshold = choose_threshold(conf_c, yc, kc, args.max_false_refusals)
