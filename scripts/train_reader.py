@@ -152,21 +152,28 @@ def embed_questions(embedder, texts: list[str], work: Path | None) -> np.ndarray
 
 def make_examples(index, embedder, articles: dict[str, PiafArticle], questions: list[dict], *,
                   rng: random.Random, translate_share: float, variants=("answerable", "near", "off"),
-                  work: Path | None = None) -> list[Example]:
+                  work: Path | None = None, english: dict[str, str] | None = None) -> list[Example]:
+    """Each question asked as is, with its paragraph left out (near) and with its article left
+    out (off). A question with a hand translation in ``english`` is asked in English (as a user
+    would ask it of French text); of the others, ``translate_share`` are read as if translated
+    (names and numbers only, similarities lowered)."""
+    english = english or {}
     spans = {}
     for doc_id in {q["doc_id"] for q in questions}:
         spans.update(locate_paragraphs(index, articles[doc_id]))
     usable = [q for q in questions if q["context_id"] in spans]
-    qvecs = embed_questions(embedder, [q["q"] for q in usable], work)
+    asked = [english.get(q["id"], q["q"]) for q in usable]
+    qvecs = embed_questions(embedder, asked, work)
     # a fixed reference, as the shipped reader uses: a sample of the train index's sentences
     reference = REFERENCE if REFERENCE is not None else index.sentence_vectors[:512]
     out: list[Example] = []
-    for q, qvec in zip(usable, qvecs):
+    for q, question, qvec in zip(usable, asked, qvecs):
         p_start, p_end = spans[q["context_id"]]
         ans_spans = [(p_start + s, p_start + s + len(a)) for a, s in zip(q["answers"], q["answer_start"])]
         answers = [fold(a) for a in q["answers"] if len(a) >= 4]
-        pool = retrieve(index, q["q"], qvec, k=3 * PASSAGES, candidates=CANDIDATES)
-        translate = rng.random() < translate_share
+        pool = retrieve(index, question, qvec, k=3 * PASSAGES, candidates=CANDIDATES)
+        in_english = q["id"] in english
+        translate = not in_english and rng.random() < translate_share
         shift = rng.uniform(0.03, 0.09) if translate else 0.0
         for variant in variants:
             removed: frozenset[int] = frozenset()
@@ -201,7 +208,7 @@ def make_examples(index, embedder, articles: dict[str, PiafArticle], questions: 
                         continue
                     for tok in gone:
                         hidden[tok] = hidden.get(tok, 0) + 1
-            c = build_candidates(index, q["q"], qvec, passages, "fr", reference,
+            c = build_candidates(index, question, qvec, passages, "en" if in_english else "fr", reference,
                                  simulate_translation=translate, dense_shift=shift, hidden=hidden,
                                  removed=removed)
             if c is None:
@@ -215,7 +222,7 @@ def make_examples(index, embedder, articles: dict[str, PiafArticle], questions: 
                     labels[k] = 1
                 elif any(a in text for a in answers):
                     labels[k] = -1  # the answer's words are here too: neither a clean positive nor negative
-            out.append(Example(q["id"], variant, c, labels, translate))
+            out.append(Example(q["id"], variant, c, labels, translate or in_english))
     return out
 
 
@@ -505,6 +512,8 @@ def export_eval_suite(out: Path, articles: dict[str, PiafArticle], questions: li
     for kind, items in by_kind.items():
         rng.shuffle(items)
         lines += items[:wanted[kind]]
+    english = english_copies(out / TRANSLATIONS, lines)
+    lines += english
     with open(out / "questions.jsonl", "w", encoding="utf-8") as fh:
         for item in lines:
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -518,8 +527,49 @@ def export_eval_suite(out: Path, articles: dict[str, PiafArticle], questions: li
         "with two or more (its questions are the *near-topic* items); the other questions are *answerable*, "
         "their gold spans the sentences holding a reference answer, their fact the reference answers.\n\n"
         f"Questions: {counts['fact']} answerable (kind `fact`), {counts['near_topic']} near-topic "
-        f"(`near_topic`), {counts['off_topic']} off-topic (`off_topic`); {len(kept)} articles in the corpus.\n", encoding="utf-8")
+        f"(`near_topic`), {counts['off_topic']} off-topic (`off_topic`); {len(kept)} articles in the corpus.\n\n"
+        f"English: {len(english)} of them are asked a second time in English (id suffix `-en`, tag "
+        f"`translated`), from `{TRANSLATIONS}`: each French question translated by hand (by an LLM "
+        "session of this project, 2026-12-05, word for word where the French is vague or broken), so "
+        "that English questions on French text are measured on the same answers. A translation whose "
+        "`fr` no longer matches the exported question is left out.\n", encoding="utf-8")
     return counts
+
+
+TRANSLATIONS = "translations.en.jsonl"
+ENGLISH_SOURCE = ("scripts/piaf_en/: PIAF questions of the train and calib articles translated into English by "
+                  "hand (by an LLM session of this project, 2026-12-05), asked of the French articles as an "
+                  "English-speaking user would; same licence as PIAF")
+
+
+def read_translations(path: Path) -> dict[str, str]:
+    """PIAF question id -> its English translation, from a JSONL file (``id``, ``fr``, ``en``)."""
+    out = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                row = json.loads(line)
+                out[row["id"]] = row["en"]
+    return out
+
+
+def english_copies(path: Path, items: list[dict]) -> list[dict]:
+    """English copies of ``items`` from a file of hand translations (``id``, ``fr``, ``en``)."""
+    if not path.is_file():
+        return []
+    table = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                row = json.loads(line)
+                table[row["id"]] = row
+    out = []
+    for item in items:
+        row = table.get(item["id"])
+        if row and row["fr"] == item["question"] and row["en"].strip():
+            out.append({**item, "id": item["id"] + "-en", "language": "en", "question": row["en"],
+                        "tags": [*item["tags"], "translated", "cross-lingual"]})
+    return out
 
 
 # --- main ------------------------------------------------------------------------------
@@ -563,6 +613,10 @@ def main(argv=None) -> int:
                          "chosen on them, 0.25, against .598 for simulated ones at 0.21); that threshold moves the PIAF suite along the "
                          "same curve (near-topic .433 -> .500, false refusals .067 -> .093, AUC .820 -> "
                          ".813), so it is not the default")
+    ap.add_argument("--english", default=str(ROOT / "scripts" / "piaf_en"),
+                    help="folder of hand translations of PIAF questions (train.jsonl, calib.jsonl; JSONL: id, fr, "
+                         "en): those questions are asked in English, the others as they are (train: a share of "
+                         "them read as if translated, see --translate-share); '' to simulate translation only")
     ap.add_argument("--label", choices=sorted(LABELS), default="answerable",
                     help="what the answerability model predicts (default: answerable)")
     ap.add_argument("--limit", type=int, help="at most N questions per split (quick runs)")
@@ -588,8 +642,11 @@ def main(argv=None) -> int:
     examples = {}
     # the examples depend on the feature code and on how they are made: key them by both
     # (not by the whole script, so changing how models are fitted or reported reuses them)
+    english = {name: read_translations(Path(args.english) / f"{name}.jsonl")
+               for name in ("train", "calib") if args.english and (Path(args.english) / f"{name}.jsonl").is_file()}
     features = hashlib.sha256(inspect.getsource(make_examples).encode()
-                              + Path(reader_module.__file__).read_bytes()).hexdigest()[:8]
+                              + Path(reader_module.__file__).read_bytes()
+                              + json.dumps(english, sort_keys=True).encode()).hexdigest()[:8]
     cache = args.work / f"examples-{args.limit or 'all'}-{args.translate_share}-{args.seed}-{features}.pkl"
     reused = args.reuse and cache.is_file()
     if reused:
@@ -603,11 +660,14 @@ def main(argv=None) -> int:
         rng.shuffle(qs)
         if args.limit:
             qs = qs[:args.limit]
-        # train: cross-lingual simulation on part of it; calib/dev: French as asked, plus a
-        # translated copy of the same share, so that the threshold serves both
+        # questions translated by hand are asked in English (train: the selector learns from
+        # them; calib: the answerability model and its threshold are fitted on them); of the
+        # others, train and dev read a share as if translated (simulated), calib none
         examples[name] = make_examples(indexes[name], embedder, articles, qs, rng=rng,
-                                       translate_share=args.translate_share,
-                                       work=args.work if args.reuse else None)
+                                       translate_share=0.0 if name in english and name == "calib"
+                                       else args.translate_share,
+                                       work=args.work if args.reuse else None,
+                                       english=english.get(name))
         print(f"  {name}: {len(examples[name])} examples", file=sys.stderr)
     if args.reuse:
         import pickle
@@ -660,6 +720,7 @@ def main(argv=None) -> int:
                   "unanswerable_weight": args.unanswerable_weight},
         "data": {"source": SOURCE, "split": "sha256(doc_id): train < 0.70 <= calib < 0.85 <= dev",
                  "articles": {k: len(v) for k, v in by_split.items()},
+                 "english": {"questions": {k: len(v) for k, v in english.items()}, "source": ENGLISH_SOURCE},
                  "examples": {k: {v: sum(e.variant == v for e in ex) for v in ("answerable", "near", "off")}
                               for k, ex in examples.items()}},
         "figures": {
@@ -706,6 +767,10 @@ def write_model_card(path: Path, card: dict, counts: dict) -> None:
         + (", reusing the indexes and examples kept in `--work`: from nothing it took 354 s (6 min) on 2026-12-04"
            if card.get("reused_examples") else "") + "). Split: "
         f"{card['data']['split']}; articles {card['data']['articles']}.",
+        "",
+        f"English questions: {card['data']['english']['questions']} ({card['data']['english']['source']}); "
+        "the other train and dev questions are read as if translated in part (names and numbers only, "
+        "similarities lowered).",
         "",
         f"Embedder: `{card['embedder']}`. Abstention threshold on `confidence`: **{card['threshold']}** "
         "(chosen on calib, the best trade-off with at most the set false-refusal rate).",

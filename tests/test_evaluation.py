@@ -486,12 +486,38 @@ def test_gate_file_gates_each_suite_separately(tmp_path):
 def test_the_piaf_suite_is_well_formed():
     root = Path(__file__).resolve().parents[1] / "eval" / "piaf"
     items = ev.load_items(root / "questions.jsonl")
-    kinds = {k: sum(it.kind == k for it in items) for k in ("fact", "near_topic", "off_topic")}
-    assert kinds == {"fact": 150, "near_topic": 60, "off_topic": 60}
+    for language in ("fr", "en"):
+        kinds = {k: sum(it.kind == k and it.language == language for it in items)
+                 for k in ("fact", "near_topic", "off_topic")}
+        assert kinds == {"fact": 150, "near_topic": 60, "off_topic": 60}
     corpus = {p.stem for p in (root / "corpus").glob("*.md")}
     for it in items:
         if it.answerable:
             assert set(it.gold_articles) <= corpus and it.facts and it.gold_spans
+    # each English item is its French item asked in English: same kind, gold and facts
+    french = {it.id: it for it in items if it.language == "fr"}
+    for it in items:
+        if it.language == "en":
+            fr = french[it.id.removesuffix("-en")]
+            assert (it.kind, it.gold_spans, it.facts) == (fr.kind, fr.gold_spans, fr.facts)
+            assert it.question != fr.question
+
+
+def test_the_english_training_questions_come_from_their_own_split():
+    """The hand translations the reader trains on (train) and is calibrated on (calib) never
+    come from the dev articles the PIAF suite is made of."""
+    import json
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "scripts"))
+    import train_reader
+
+    for split in ("train", "calib"):
+        rows = [json.loads(line) for line in (root / "scripts" / "piaf_en" / f"{split}.jsonl").open(encoding="utf-8")]
+        assert len(rows) >= 200
+        assert {train_reader.split_of(r["doc_id"]) for r in rows} == {split}
+        assert all(r["en"].strip() and r["en"] != r["fr"] for r in rows)
 
 
 def test_reader_split_is_by_article_and_stable():
