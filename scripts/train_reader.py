@@ -15,7 +15,8 @@ hash of their id into train (70 %), calib (15 %) and dev (15 %):
 
 Every question is asked three ways, SQuAD 2.0-style: as is (answerable), with its gold
 paragraph out of the corpus while the rest of its article stays (near-topic), and with its
-whole article out (off-topic). Writes ``assistant/models/reader.npz`` (weights, a few
+whole article out (off-topic). Questions translated into English by hand (``scripts/piaf_en/``:
+480 of train, 240 of calib) are asked in English, as a user would ask them of French text. Writes ``assistant/models/reader.npz`` (weights, a few
 hundred kB), ``reader.json`` (card: data, split, figures, PR curve, command) and ``reader.md``.
 """
 
