@@ -150,6 +150,23 @@ def test_percentile_linear_interpolation():
     assert ev.percentile([0.2, 0.1], 0) == 0.1
 
 
+def test_confidence_auc_counts_ordered_pairs_and_ties_half():
+    # answerable .9 and .5 against unanswerable .5 and .1: 1 + 0.5 + 1 + 1 wins of 4 pairs
+    pairs = [(True, 0.9), (True, 0.5), (False, 0.5), (False, 0.1), (False, None)]
+    assert ev.confidence_auc(pairs) == 3.5 / 4
+    assert ev.confidence_auc([(True, 0.2), (False, 0.8)]) == 0.0
+    assert ev.confidence_auc([(True, 0.2), (True, 0.8)]) is None  # nothing to refuse
+    # a brute-force reference on random scores
+    import random
+
+    rng = random.Random(3)
+    pairs = [(rng.random() < 0.6, round(rng.random(), 1)) for _ in range(200)]
+    yes = [c for a, c in pairs if a]
+    no = [c for a, c in pairs if not a]
+    ref = sum((y > n) + 0.5 * (y == n) for y in yes for n in no) / (len(yes) * len(no))
+    assert abs(ev.confidence_auc(pairs) - ref) < 1e-12
+
+
 def test_abstention_metrics():
     # (answerable, abstained)
     pairs = [(False, True), (False, True), (False, False), (True, True), (True, False), (True, False)]

@@ -25,6 +25,7 @@ GATE_METRICS: tuple[tuple[str, str, str], ...] = (
     ("abstention_precision", "min", "precision of refusals"),
     ("abstention_recall", "min", "share of unanswerable questions refused"),
     ("false_refusal_rate", "max", "share of answerable questions refused"),
+    ("abstention_auc", "min", "how often an answerable question gets a higher confidence than an unanswerable one"),
     ("p95_retrieve_s", "max", "p95 retrieval latency, seconds"),
     ("p95_answer_s", "max", "p95 answering latency, seconds"),
     ("p95_total_s", "max", "p95 total latency, seconds"),

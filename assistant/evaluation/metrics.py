@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -87,6 +88,24 @@ def abstention_metrics(pairs: Iterable[tuple[bool, bool]]) -> dict[str, float | 
     }
 
 
+def confidence_auc(pairs: Iterable[tuple[bool, float | None]]) -> float | None:
+    """From (answerable, confidence) pairs: the probability that an answerable question gets a
+    higher confidence than an unanswerable one (ties count half). It does not depend on the
+    threshold, so two readers compare on it even when one is calibrated to refuse more."""
+    yes, no = [], []
+    for is_answerable, confidence in pairs:
+        if confidence is not None:
+            (yes if is_answerable else no).append(float(confidence))
+    if not yes or not no:
+        return None
+    no.sort()
+    wins = 0.0
+    for c in yes:
+        below, not_above = bisect.bisect_left(no, c), bisect.bisect_right(no, c)
+        wins += below + 0.5 * (not_above - below)
+    return wins / (len(yes) * len(no))
+
+
 def _mean(xs: Sequence[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
@@ -121,6 +140,7 @@ def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                                        if not r["verdicts"]["abstention"]["abstained"]])
     m["answer_language"] = _mean([1.0 if r["verdicts"]["language"]["ok"] else 0.0 for r in records])
     m.update(abstention_metrics((r["answerable"], r["verdicts"]["abstention"]["abstained"]) for r in records))
+    m["abstention_auc"] = confidence_auc((r["answerable"], r.get("answer", {}).get("confidence")) for r in records)
     if not m["n_unanswerable"]:  # with nothing to refuse, precision would only restate false refusals
         m["abstention_precision"] = None
     # Generated answers (LLM configured): how often the generated answer was shown, and the

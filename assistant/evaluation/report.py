@@ -27,6 +27,7 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("abstention_precision", "abst.P"),
     ("abstention_recall", "abst.R"),
     ("false_refusal_rate", "false.ref"),
+    ("abstention_auc", "AUC"),
     ("generated_share", "gen"),
     ("verified_sentence_share", "verified"),
     ("p50_total_s", "p50 s"),
@@ -125,7 +126,8 @@ def write_report(path: Path, meta: Mapping[str, Any], runs: Sequence[ConfigRun],
                             for r in ok_runs], markdown=True))
     L.append("")
     L.append("`*` primary configuration (the gate applies to it). Retrieval columns: answerable questions; "
-             "facts: answerable; abst.P/abst.R/false.ref: refusals; p50/p95: `Answer.timings['total_s']`.")
+             "facts: answerable; abst.P/abst.R/false.ref: refusals; AUC: how often an answerable question gets a "
+             "higher confidence than an unanswerable one (threshold-free); p50/p95: `Answer.timings['total_s']`.")
     if chart:
         L.append("")
         L.append(f"![configurations compared]({chart})")

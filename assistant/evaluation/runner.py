@@ -94,6 +94,7 @@ def run_item(qa: Assistant, item: Item, mode: str, article_texts: Mapping[str, s
     record["answer"] = {
         "text": answer_d.get("text", ""),
         "abstained": answer_d.get("abstained"),
+        "confidence": answer_d.get("confidence"),
         "language": answer_d.get("language"),
         "mode": answer_d.get("mode"),
         "verified_share": answer_d.get("verified_share"),
