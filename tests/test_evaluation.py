@@ -281,6 +281,9 @@ def test_aggregate_and_groups():
     assert groups["fr"]["abstention_precision"] is None       # no unanswerable item to refuse
     assert groups["fr"]["false_refusal_rate"] == 1.0
     assert groups["kind:unanswerable"]["abstention_recall"] == 1.0
+    # both languages present: each kind is also reported per language
+    assert groups["kind:unanswerable · en"]["n"] == 1 and "kind:unanswerable · fr" not in groups
+    assert sum(groups[f"kind:{k} · fr"]["n"] for k in ev.KINDS if f"kind:{k} · fr" in groups) == groups["fr"]["n"]
 
 
 # --- gate ---------------------------------------------------------------------------------
@@ -495,6 +498,11 @@ def test_gate_file_gates_each_suite_separately(tmp_path):
     assert parsed["all"] == {"min_fact_accuracy": 0.6} and parsed["fr"] == {"min_recall_at_5": 0.9}
     assert parsed["piaf/all"] == {"min_fact_accuracy": 0.7}
     assert parsed["piaf/kind:near_topic"] == {"min_abstention_recall": 0.2}
+    gate.write_text('[piaf."kind:near_topic · fr"]\nmin_abstention_recall = 0.3\n', encoding="utf-8")
+    assert ev.read_gate_file(gate)["piaf/kind:near_topic · fr"] == {"min_abstention_recall": 0.3}
+    gate.write_text('[piaf."kind:near_topic · de"]\nmin_abstention_recall = 0.3\n', encoding="utf-8")
+    with pytest.raises(ev.EvaluationError, match="unknown group"):
+        ev.read_gate_file(gate)
     gate.write_text('[piaf."kind:nope"]\nmin_fact_accuracy = 0.7\n', encoding="utf-8")
     with pytest.raises(ev.EvaluationError, match="unknown group"):
         ev.read_gate_file(gate)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .dataset import GROUPS, KINDS, SUITES, EvaluationError
+from .metrics import is_kind_group
 
 
 #: (metric, direction): the gate flags are --min-<metric> / --max-<metric>, dashes for underscores
@@ -83,14 +84,14 @@ def read_gate_file(path: Path) -> dict[str, dict[str, float]]:
             take(f"{name}/all", table)
             for group, sub in table.items():
                 if isinstance(sub, dict):
-                    if group not in GROUPS and not (group.startswith("kind:") and group[5:] in KINDS):
+                    if group not in GROUPS and not is_kind_group(group):
                         raise EvaluationError(f"gate file {path}: unknown group [{name}.{group}]")
                     take(f"{name}/{group}", sub)
             continue
         if isinstance(table, dict):
-            if name not in GROUPS and not (name.startswith("kind:") and name[5:] in KINDS):
+            if name not in GROUPS and not is_kind_group(name):
                 raise EvaluationError(f"gate file {path}: unknown group [{name}] "
-                                      f"(known: {', '.join(GROUPS)}, kind:<{'|'.join(KINDS)}>)")
+                                      f"(known: {', '.join(GROUPS)}, kind:<{'|'.join(KINDS)}>, kind:<kind> · <fr|en>)")
             take(name, table)
     return out
 

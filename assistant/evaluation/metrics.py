@@ -160,14 +160,33 @@ def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def aggregate_groups(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """``aggregate`` for all records, each language group and each kind (``kind:fact`` ...)."""
+    """``aggregate`` for all records, each language group, each kind (``kind:fact`` ...) and,
+    when questions come in both languages, each kind per language (``kind:fact · fr`` ...)."""
     out = {}
     for g in GROUPS:
         sub = [r for r in records if g in r["groups"]]
         if sub:
             out[g] = aggregate(sub)
+    languages = [g for g in ("fr", "en") if g in out]
     for k in KINDS:
         sub = [r for r in records if r["kind"] == k]
         if sub:
             out[f"kind:{k}"] = aggregate(sub)
+            for g in languages if len(languages) > 1 else ():
+                part = [r for r in sub if g in r["groups"]]
+                if part:
+                    out[kind_group(k, g)] = aggregate(part)
     return out
+
+
+def kind_group(kind: str, language: str) -> str:
+    """The group name of one kind of question in one language."""
+    return f"kind:{kind} · {language}"
+
+
+def is_kind_group(name: str) -> bool:
+    """``kind:<kind>`` or ``kind:<kind> · <fr|en>``."""
+    if not name.startswith("kind:"):
+        return False
+    kind, _, language = name[5:].partition(" · ")
+    return kind in KINDS and language in ("", "fr", "en")
