@@ -16,8 +16,9 @@ hash of their id into train (70 %), calib (15 %) and dev (15 %):
 Every question is asked three ways, SQuAD 2.0-style: as is (answerable), with its gold
 paragraph out of the corpus while the rest of its article stays (near-topic), and with its
 whole article out (off-topic). Questions translated into English by hand (``scripts/piaf_en/``:
-480 of train, 240 of calib) are asked in English, as a user would ask them of French text. Writes ``assistant/models/reader.npz`` (weights, a few
-hundred kB), ``reader.json`` (card: data, split, figures, PR curve, command) and ``reader.md``.
+480 of train, 240 of calib) are asked in English, as a user would ask them of French text.
+Writes ``assistant/models/reader.npz`` (weights, a few hundred kB), ``reader.json`` (card: data,
+split, figures, PR curve, command) and ``reader.md``.
 """
 
 from __future__ import annotations
@@ -543,27 +544,23 @@ ENGLISH_SOURCE = ("scripts/piaf_en/: PIAF questions of the train and calib artic
                   "English-speaking user would; same licence as PIAF")
 
 
-def read_translations(path: Path) -> dict[str, str]:
-    """PIAF question id -> its English translation, from a JSONL file (``id``, ``fr``, ``en``)."""
-    out = {}
+def translation_rows(path: Path) -> dict[str, dict]:
+    """Question id -> its row in a JSONL file of hand translations (``id``, ``fr``, ``en``)."""
     with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                out[row["id"]] = row["en"]
-    return out
+        rows = [json.loads(line) for line in fh if line.strip()]
+    return {row["id"]: row for row in rows}
+
+
+def read_translations(path: Path) -> dict[str, str]:
+    """PIAF question id -> its English translation."""
+    return {qid: row["en"] for qid, row in translation_rows(path).items()}
 
 
 def english_copies(path: Path, items: list[dict]) -> list[dict]:
     """English copies of ``items`` from a file of hand translations (``id``, ``fr``, ``en``)."""
     if not path.is_file():
         return []
-    table = {}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                table[row["id"]] = row
+    table = translation_rows(path)
     out = []
     for item in items:
         row = table.get(item["id"])
@@ -665,7 +662,7 @@ def main(argv=None) -> int:
         # them; calib: the answerability model and its threshold are fitted on them); of the
         # others, train and dev read a share as if translated (simulated), calib none
         examples[name] = make_examples(indexes[name], embedder, articles, qs, rng=rng,
-                                       translate_share=0.0 if name in english and name == "calib"
+                                       translate_share=0.0 if name == "calib" and name in english
                                        else args.translate_share,
                                        work=args.work if args.reuse else None,
                                        english=english.get(name))

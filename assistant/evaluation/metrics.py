@@ -167,7 +167,7 @@ def aggregate_groups(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str
         sub = [r for r in records if g in r["groups"]]
         if sub:
             out[g] = aggregate(sub)
-    languages = [g for g in ("fr", "en") if g in out]
+    languages = [g for g in LANGUAGES if g in out]
     for k in KINDS:
         sub = [r for r in records if r["kind"] == k]
         if sub:
@@ -177,6 +177,10 @@ def aggregate_groups(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str
                 if part:
                     out[kind_group(k, g)] = aggregate(part)
     return out
+
+
+#: the question languages a kind is also reported in (the language groups of ``GROUPS``)
+LANGUAGES = ("fr", "en")
 
 
 def kind_group(kind: str, language: str) -> str:
@@ -189,4 +193,4 @@ def is_kind_group(name: str) -> bool:
     if not name.startswith("kind:"):
         return False
     kind, _, language = name[5:].partition(" · ")
-    return kind in KINDS and language in ("", "fr", "en")
+    return kind in KINDS and (not language or language in LANGUAGES)
