@@ -124,6 +124,8 @@ def ask(page, question: str, *, button: bool = False) -> dict:
     """Type and send ``question``; wait for the final reply. Returns the trace (ms)."""
     before = answers(page).count()
     page.evaluate(f"window.__qaBefore = {before}")
+    # the page renders its parts in turn: the input can be there before the chat it writes to
+    page.locator("#qa-chat").wait_for(state="attached")
     page.evaluate(TRACE_JS)
     box = page.locator("#qa-input textarea")
     box.fill(question)
