@@ -6,11 +6,14 @@ missing index. Browser tests are in tests/test_browser.py.
 from __future__ import annotations
 
 import copy
+import os
+import tempfile
 import re
 import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +24,7 @@ except ImportError:  # tests/ imported as a package
     from tests.browser_helpers import (AWS_ARTICLE, CORPUS, EN_FOLLOW_UP, EN_QUESTION, FR_FOLLOW_UP,
                                        FR_QUESTION, free_port, served, shared_assistant)
 
-from assistant import Answer, Citation, Passage, Settings
+from assistant import Answer, Assistant, Citation, IndexMismatchError, Passage, Settings
 from assistant.web import app as webapp
 from assistant.web import build_app
 from assistant.web.render import (answer_html, article_html, browser_language, paragraph_context,
@@ -278,7 +281,8 @@ def test_api_ask_serves_16_concurrent_callers(url):
 
 # --- launch(): binds to 127.0.0.1 and builds a missing index -----------------------------------
 
-def test_launch_builds_a_missing_index_and_serves(tmp_path):
+@pytest.mark.parametrize("existing", ["none", "other chunking"])
+def test_launch_builds_a_missing_or_outdated_index_and_serves(tmp_path, existing):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     smallest = min(CORPUS.glob("*.md"), key=lambda p: p.stat().st_size)
@@ -286,6 +290,10 @@ def test_launch_builds_a_missing_index_and_serves(tmp_path):
     settings = Settings.load({"index_dir": str(tmp_path / "index"), "corpus_dir": str(corpus),
                               "port": free_port()}, env={})
     assert settings.host == "127.0.0.1"
+    if existing == "other chunking":  # as an index an earlier version built
+        Assistant.build_index(settings.replace(chunk_tokens=settings.chunk_tokens // 2))
+        with pytest.raises(IndexMismatchError):
+            Assistant.load(settings=settings)
     demo = webapp.launch(settings, block=False)
     try:
         assert demo.share is False and demo.share_url is None
@@ -304,6 +312,7 @@ def test_launch_builds_a_missing_index_and_serves(tmp_path):
         assert not out["abstained"]
         assert {c["article_id"] for c in out["citations"]} == {smallest.stem}  # the only article there is
         assert (tmp_path / "index").exists()
+        Assistant.load(settings=settings)  # the index now fits the configuration
     finally:
         demo.close()
 
@@ -535,3 +544,18 @@ def test_related_reading_highlights_the_passages_best_sentence(qa):
         view = article_html(text, [(p.best_start, p.best_end)])
         highlighted = re.search(r'<mark class="qa-hl" id="qa-hl">(.*?)</mark>', view, re.S).group(1)
         assert highlighted == render.esc(sentence)
+
+
+def test_conversation_files_share_one_folder_by_content_and_old_ones_go(tmp_path):
+    folder = tempfile.TemporaryDirectory(dir=tmp_path)
+    a = webapp._export_path(folder, "# one\n")
+    assert webapp._export_path(folder, "# one\n") == a
+    b = webapp._export_path(folder, "# two\n")
+    assert b != a and b.read_text(encoding="utf-8") == "# two\n"
+    assert a.parent.parent == b.parent.parent == Path(folder.name)
+    old = time.time() - webapp.EXPORT_MAX_AGE_S - 10
+    os.utime(a, (old, old))
+    webapp._export_path(folder, "# three\n")
+    assert not a.exists() and b.exists()
+    folder.cleanup()
+    assert not Path(folder.name).exists()

@@ -35,10 +35,12 @@ Formatting is in ``render.py``; the page's CSS and JS are in ``static/``.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 import logging
 import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -50,8 +52,8 @@ import gradio as gr
 
 from ..config import Settings
 from ..core import Assistant
-from ..errors import AssistantError, ConfigError, IndexNotFoundError
-from ..index import resolve
+from ..errors import AssistantError, ConfigError, IndexMismatchError, IndexNotFoundError
+from ..index import REBUILD_HINT, resolve
 from ..types import Answer
 from . import render
 from .guard import RequestGuard, allowed_hosts
@@ -68,6 +70,8 @@ QUEUE_SIZE = 256
 STREAM_INTERVAL = 0.05
 #: how often the index watcher looks at ``index/current``.
 WATCH_SECONDS = 2.0
+#: conversation files offered to download are removed after this many seconds.
+EXPORT_MAX_AGE_S = 3600
 #: conversations and turns kept in the browser.
 KEPT_CONVERSATIONS = 12
 KEPT_TURNS = 40
@@ -100,9 +104,11 @@ class _Backend:
             self.done.set()
 
     # -- building, warming, watching
-    def build_in_background(self) -> threading.Thread:
+    def build_in_background(self, rebuild: bool = False) -> threading.Thread:
         def work() -> None:
             try:
+                if rebuild:
+                    Assistant.build_index(self.settings, rebuild=True, progress=True)
                 self.qa = Assistant.load_or_build(self.settings, progress=True)
                 print("index ready; the chat can answer now", file=sys.stderr, flush=True)
                 self.warm_up()
@@ -287,8 +293,11 @@ def _build_app(backend: _Backend) -> gr.Blocks:
                              "comment": t(lang, "comment"), "comment_send": t(lang, "comment_send")}
                       for lang in STRINGS})
 
+    # one folder per app for the conversation files offered to download, removed with the
+    # process; Gradio copies each into its cache, which it prunes of files older than an hour
+    exports = tempfile.TemporaryDirectory(prefix="assistant-export-")
     with gr.Blocks(title="Assistant presse · News assistant", analytics_enabled=False,
-                   fill_width=False) as demo:
+                   fill_width=False, delete_cache=(EXPORT_MAX_AGE_S, EXPORT_MAX_AGE_S)) as demo:
         lang_state = gr.State("en")
         turns_state = gr.State([])   # [{"q", "a", "copy", "sources"}, ...] of the open conversation
         conv_id = gr.State("")
@@ -386,9 +395,7 @@ def _build_app(backend: _Backend) -> gr.Blocks:
         def export_file(turns: list, lang: str) -> Any:
             if not turns:
                 return gr.update(visible=False, value=None)
-            title = t(lang, "title")
-            path = Path(tempfile.mkdtemp(prefix="assistant-export-")) / "conversation.md"
-            path.write_text(render.conversation_markdown(turns, title), encoding="utf-8")
+            path = _export_path(exports, render.conversation_markdown(turns, t(lang, "title")))
             return gr.update(visible=True, value=str(path), label=t(lang, "export"))
 
         # -- answering ----------------------------------------------------------------
@@ -639,6 +646,21 @@ _TURN_ID = re.compile(r'id="qa-(?:src|rel)-(\d+)-')
 _feedback_lock = threading.Lock()
 
 
+def _export_path(folder: "tempfile.TemporaryDirectory[str]", text: str) -> Path:
+    """``text`` written as ``conversation.md`` in a subfolder of ``folder`` named by its content
+    (the same conversation is one file; users never share one); older files are removed."""
+    root = Path(folder.name)
+    now = time.time()
+    for old in root.glob("*/conversation.md"):
+        if now - old.stat().st_mtime > EXPORT_MAX_AGE_S:
+            shutil.rmtree(old.parent, ignore_errors=True)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+    path = root / digest / "conversation.md"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def feedback_record(content: str, turns: Sequence[dict], conversation: str, liked: Any) -> dict[str, Any]:
     """One JSON Lines record for a thumbs up/down: the question and answer it is about."""
     turn = None
@@ -749,6 +771,13 @@ def launch(settings: Settings | None = None, *, share: bool = False, block: bool
               "(first start only); the chat opens meanwhile", file=sys.stderr, flush=True)
         backend = _Backend(None, settings)
         backend.build_in_background()
+    except IndexMismatchError as exc:
+        # the index is derived from the corpus folder (uploads are written there too), so an
+        # index an earlier version or configuration built is built again, nothing is lost
+        print(f"the index at {settings.index_dir} does not fit this version ({str(exc).replace(f'; {REBUILD_HINT}', '')}): building it "
+              f"again from {settings.corpus_dir}; the chat opens meanwhile", file=sys.stderr, flush=True)
+        backend = _Backend(None, settings)
+        backend.build_in_background(rebuild=True)
     demo = _build_app(backend)
     try:
         demo.launch(server_name=settings.host, server_port=settings.port, share=bool(share),
