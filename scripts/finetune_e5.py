@@ -1,8 +1,11 @@
 #!/usr/bin/env python
-"""Measure what fine-tuning multilingual-e5-small on PIAF would give the reader (an experiment, not shipped).
+"""Fine-tune multilingual-e5-small's top layers on PIAF: the default embedder's tuned layers.
 
     .venv/bin/python scripts/train_reader.py --reuse          # once: the reader's examples in .cache/reader
     .venv/bin/python scripts/finetune_e5.py [--train-layers 3] [--qat] [--limit N]
+
+The shipped ``assistant/models/e5-piaf.npz`` and the commands that made it are in its card
+(``e5-piaf.json``) and in the README ("The tuned embedder").
 
 The embedder's similarity is the reader's strongest signal, and e5 was not trained to tell the
 sentence that answers a question from its neighbours on the same subject. This script reads
