@@ -528,6 +528,23 @@ def test_the_piaf_suite_is_well_formed():
             assert it.question != fr.question
 
 
+def test_the_english_text_suite_is_the_seed_suite_on_the_translated_articles():
+    root = Path(__file__).resolve().parents[1]
+    seed = ev.load_items(root / "eval" / "questions.jsonl")
+    english = ev.load_items(root / "eval" / "seed-en" / "questions.jsonl")
+    assert [(it.id, it.question, it.kind, it.gold_articles) for it in english] == \
+        [(it.id, it.question, it.kind, it.gold_articles) for it in seed]
+    articles = {p.stem: p.read_text(encoding="utf-8") for p in (root / "eval" / "seed-en" / "corpus").glob("*.md")}
+    originals = {p.stem for p in (root / "corpus").glob("*.md")}
+    assert set(articles) == originals and all("\nlanguage: en\n" in text for text in articles.values())
+    for en, fr in zip(english, seed):
+        assert len(en.gold_spans) == len(fr.gold_spans)
+        for (aid, text), (_, french) in zip(en.gold_spans, fr.gold_spans):
+            assert text in articles[aid] and text != french
+        for group in en.facts:  # every fact is found in the English gold sentences
+            assert any(f.casefold() in " ".join(t for _, t in en.gold_spans).casefold() for f in group), (en.id, group)
+
+
 def test_the_english_training_questions_come_from_their_own_split():
     """The hand translations the reader trains on (train) and is calibrated on (calib) never
     come from the dev articles the PIAF suite is made of."""

@@ -12,12 +12,14 @@ from ..errors import AssistantError
 
 DEFAULT_QUESTIONS = Path("eval/questions.jsonl")
 #: question sets run side by side: name -> (questions, corpus; None: the configured corpus).
-#: ``piaf`` is the dev split of PIAF v1.1 (Etalab, MIT licence) made by scripts/train_reader.py.
+#: ``piaf`` is the dev split of PIAF v1.1 (Etalab, MIT licence) made by scripts/train_reader.py;
+#: ``seed-en`` the seed questions on an English translation of the seed corpus (English text).
 SUITES = {
     "seed": (DEFAULT_QUESTIONS, None),
     "piaf": (Path("eval/piaf/questions.jsonl"), Path("eval/piaf/corpus")),
+    "seed-en": (Path("eval/seed-en/questions.jsonl"), Path("eval/seed-en/corpus")),
 }
-DEFAULT_SUITES = "seed,piaf"
+DEFAULT_SUITES = "seed,piaf,seed-en"
 DEFAULT_OUT = Path("eval/results")
 
 
