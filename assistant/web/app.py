@@ -107,9 +107,7 @@ class _Backend:
     def build_in_background(self, rebuild: bool = False) -> threading.Thread:
         def work() -> None:
             try:
-                if rebuild:
-                    Assistant.build_index(self.settings, rebuild=True, progress=True)
-                self.qa = Assistant.load_or_build(self.settings, progress=True)
+                self.qa = Assistant.load_or_build(self.settings, progress=True, rebuild=rebuild)
                 print("index ready; the chat can answer now", file=sys.stderr, flush=True)
                 self.warm_up()
             except BaseException as exc:  # reported in the page and by launch()
