@@ -20,6 +20,8 @@ figures in ``assistant/models/reader.json``:
   signals (how much of the question the corpus knows, names and numbers the corpus
   never mentions) into ``confidence``: the probability that the best sentence answers
   the question. One threshold, chosen on held-out PIAF articles, decides abstention.
+  None of its inputs counts the candidates (the selector's mean probability, not its
+  sum): a corpus cut into longer passages would otherwise read as more answerable.
 
 Inference is numpy only (a one-hidden-layer network and a logistic regression).
 """
@@ -61,8 +63,8 @@ SENTENCE_FEATURES = (
     "lexical_hit", "prefix_overlap", "bigram_overlap", "missing_idf", "type_match", "type_miss",
 )
 QUESTION_FEATURES = (
-    "top_logit", "second_logit", "logit_gap", "mass", "top_dense", "top_ref_z", "top_chunk_ref_z",
-    "question_visibility", "unknown_share", "top_idf_overlap", "same_language", "n_candidates",
+    "top_logit", "second_logit", "logit_gap", "mean_probability", "top_dense", "top_ref_z", "top_chunk_ref_z",
+    "question_visibility", "unknown_share", "top_idf_overlap", "same_language",
     "max_idf_overlap", "unknown_terms", "unknown_terms_same_language", "top_name_overlap",
     "top_missing_idf", "min_missing_idf", "top_type_match",
 )
@@ -361,7 +363,6 @@ def build_candidates(index: IndexData, question: str, query_vector: np.ndarray,
         "question_visibility": visibility,
         "unknown_share": unknown,
         "same_language": 0.0 if simulate_translation else 1.0,
-        "n_candidates": math.log1p(len(ids)),
         "max_idf_overlap": float(hand[:, SENTENCE_FEATURES.index("idf_overlap_context")].max()),
         "unknown_terms": unknown_terms,
         "unknown_terms_same_language": unknown_terms * (0.0 if simulate_translation else 1.0),
@@ -459,7 +460,7 @@ class Reader:
         values = {
             **c.question,
             "top_logit": top, "second_logit": second, "logit_gap": top - second,
-            "mass": float(np.sum(_sigmoid(logits))),
+            "mean_probability": float(np.mean(_sigmoid(logits))),
             "top_idf_overlap": float(c.hand[best, SENTENCE_FEATURES.index("idf_overlap_context")]),
             "top_name_overlap": float(c.hand[best, SENTENCE_FEATURES.index("name_overlap")]),
             "top_missing_idf": float(c.hand[best, SENTENCE_FEATURES.index("missing_idf")]),
