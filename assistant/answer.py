@@ -39,6 +39,7 @@ class AnswerConfig:
     threshold: float = 0.5          # on the reader's confidence
     keep_probability: float = 0.5   # a further sentence is quoted when at least this likely to answer
     max_sentences: int = 3
+    hedge_below: float = 0.0        # under this confidence the answer says it may not answer exactly
 
 
 NEAR_DUPLICATE = 0.93
@@ -118,13 +119,16 @@ def merge_adjacent(index: IndexData, chosen: list[ScoredSentence]) -> list[tuple
 
 def compose(index: IndexData, question: str, language: str, chosen: list[ScoredSentence],
             related: list[Passage], *, understood: str | None = None,
-            confidence: float | None = None) -> Answer:
+            confidence: float | None = None, hedge_below: float = 0.0) -> Answer:
+    """The answer quoting ``chosen`` (an abstention when it is empty); one whose
+    ``confidence`` is under ``hedge_below`` opens by saying it may not answer exactly."""
     frames = pack(language).frames
     if not chosen:
         text = frames["abstain"] if related else frames["abstain_empty"]
         return Answer(question=question, text=text, citations=(), abstained=True,
                       language=language, related=tuple(related), understood_question=understood,
                       confidence=confidence)
+    hedged = confidence is not None and confidence < hedge_below
     citations: list[Citation] = []
     lines: list[str] = []
     previous_article = None
@@ -132,7 +136,10 @@ def compose(index: IndexData, question: str, language: str, chosen: list[ScoredS
         article = index.articles[aid]
         quote = article.text[start:end]
         shown = " ".join(quote.split())
-        key = "first" if previous_article is None else ("same" if aid == previous_article else "other")
+        if previous_article is None:
+            key = "first_unsure" if hedged else "first"
+        else:
+            key = "same" if aid == previous_article else "other"
         lines.append(frames[key].format(title=article.title, n=n,
                                         quote=frames["open"] + shown + frames["close"]))
         citations.append(Citation(number=n, article_id=aid, title=article.title, quote=quote,
@@ -140,4 +147,4 @@ def compose(index: IndexData, question: str, language: str, chosen: list[ScoredS
         previous_article = aid
     return Answer(question=question, text="\n".join(lines), citations=tuple(citations),
                   abstained=False, language=language, related=tuple(related),
-                  understood_question=understood, confidence=confidence)
+                  understood_question=understood, confidence=confidence, hedged=hedged)

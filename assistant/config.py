@@ -60,6 +60,10 @@ class Settings:
     #: reader confidence (a probability) under which the assistant abstains; None takes the
     #: threshold the reader was trained with (assistant/models/reader.json).
     abstain_threshold: float | None = None
+    #: an answer whose confidence is under this opens by saying that the articles may not
+    #: answer the question exactly (``Answer.hedged``); 0.5 is where the reader finds an
+    #: answer as likely as not. 0 never hedges.
+    hedge_below: float = 0.5
     #: another reader model (an .npz with its .json card beside it); None: the shipped one.
     reader_model: Path | None = None
     max_answer_sentences: int = 3
@@ -111,6 +115,10 @@ class Settings:
             raise ConfigError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
         if self.top_k < 1 or self.candidates < 1:
             raise ConfigError("top_k and candidates must be at least 1")
+        if self.abstain_threshold is not None and not 0 <= self.abstain_threshold <= 1:
+            raise ConfigError("abstain_threshold must be between 0 and 1 (a probability)")
+        if not 0 <= self.hedge_below <= 1:
+            raise ConfigError("hedge_below must be between 0 and 1 (a probability)")
         if self.min_sentence_words < 0:
             raise ConfigError("min_sentence_words must be 0 or more")
         if self.history_turns < 0:

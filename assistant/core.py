@@ -46,7 +46,8 @@ class Assistant:
             threshold = self._reader.threshold
         self._reference = self._reader.reference_for(embedder.embedder_id, index)
         self._answer_cfg = AnswerConfig(threshold=threshold, keep_probability=self._reader.keep_probability,
-                                        max_sentences=settings.max_answer_sentences)
+                                        max_sentences=settings.max_answer_sentences,
+                                        hedge_below=settings.hedge_below)
 
     # -- construction -----------------------------------------------------------------
 
@@ -211,7 +212,7 @@ class Assistant:
         if understood is None:  # a follow-up's search text carries its borrowed subject
             chosen, confidence = self._answer_parts(q, language, mode, chosen, confidence)
         extractive = compose(self._index, q, language, chosen, passages[:k], understood=understood,
-                             confidence=confidence)
+                             confidence=confidence, hedge_below=self._answer_cfg.hedge_below)
         answer = extractive
         if self.settings.llm_provider and not extractive.abstained:
             generated, removed, share = yield from self._generate(

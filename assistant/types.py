@@ -121,6 +121,9 @@ class Answer:
     #: the reader's probability that the best sentence answers the question (extractive
     #: answers); the assistant abstains under the reader's threshold
     confidence: float | None = None
+    #: the extractive answer opens by saying the articles may not answer exactly (its
+    #: confidence is under ``Settings.hedge_below``)
+    hedged: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (stable keys; used by the CLI's ``--json`` and the web API)."""
@@ -138,4 +141,5 @@ class Answer:
             "verified_share": self.verified_share,
             "timings": dict(self.timings),
             "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "hedged": self.hedged,
         }

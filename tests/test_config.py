@@ -23,6 +23,10 @@ def test_bad_values_are_config_errors(tmp_path):
         Settings.load(env={"ASSISTANT_TOP_K": "many"})
     with pytest.raises(ConfigError, match="retrieval"):
         Settings.load({"retrieval": "magic"}, env={})
+    with pytest.raises(ConfigError, match="hedge_below"):
+        Settings.load(env={"ASSISTANT_HEDGE_BELOW": "1.5"})
+    with pytest.raises(ConfigError, match="abstain_threshold"):
+        Settings.load({"abstain_threshold": -0.1}, env={})
     with pytest.raises(ConfigError, match="unknown setting"):
         Settings.load({"nope": 1}, env={})
     bad = tmp_path / "bad.toml"

@@ -276,6 +276,9 @@ def test_aggregate_and_groups():
     assert m["abstention_precision"] == 0.5 and m["abstention_recall"] == 1.0
     assert m["false_refusal_rate"] == 0.5
     assert m["p50_total_s"] == pytest.approx(0.2)
+    assert m["hedged_share"] == 0.0                          # of the one answer given
+    hedged = dict(good, id="h", answer={"hedged": True})
+    assert ev.aggregate([good, hedged, refused])["hedged_share"] == 0.5   # refusals do not count
     groups = ev.aggregate_groups([good, refused, unans])
     assert groups["en-on-fr"]["n"] == 1 and groups["fr"]["n"] == 1 and groups["en"]["n"] == 2
     assert groups["fr"]["abstention_precision"] is None       # no unanswerable item to refuse

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -15,12 +16,14 @@ from assistant.reader import (
 )
 from assistant.text import names, translation_stable_stems
 
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
 
 # --- language packs -------------------------------------------------------------------
 
 
 def test_every_pack_loads_and_has_the_framing_strings():
-    keys = {"first", "same", "other", "open", "close", "abstain", "abstain_empty", "about"}
+    keys = {"first", "first_unsure", "same", "other", "open", "close", "abstain", "abstain_empty", "about"}
     assert {"fr", "en"} <= set(packs())
     for code, p in packs().items():
         assert keys <= set(p.frames), code
@@ -159,9 +162,27 @@ def test_confidence_separates_an_answerable_question_from_an_off_topic_one(qa):
     assert not yes.abstained and no.abstained
 
 
+def test_an_unsure_answer_says_so_before_its_quote(index_dir, qa):
+    from assistant import Assistant, Settings
+
+    question = "Quelle est la durée du contrat entre OpenAI et AWS ?"
+    plain = qa.ask(question)
+    assert plain.confidence >= qa.settings.hedge_below == 0.5 and not plain.hedged
+    assert plain.text.startswith("D'après l'article")
+    unsure = Assistant.load(settings=Settings.load({"index_dir": index_dir, "corpus_dir": CORPUS, "hedge_below": 1.0}, env={}))
+    for q, language in ((question, "fr"), ("How long is the contract between OpenAI and AWS?", "en")):
+        answer = unsure.ask(q)
+        opening = pack(language).frames["first_unsure"].split("{title}")[0]
+        assert answer.hedged and answer.to_dict()["hedged"] and answer.text.startswith(opening), answer.text
+        markers = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", answer.text)}
+        assert markers == {c.number for c in answer.citations} and answer.citations
+    assert unsure.ask(question).citations == plain.citations     # the same quotes, framed otherwise
+    refused = unsure.ask("Quelle équipe a gagné le Tour de France 1998 ?")
+    assert refused.abstained and not refused.hedged
+
+
 def _train_reader():
     import sys
-    from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
     import train_reader

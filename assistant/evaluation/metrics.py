@@ -138,6 +138,10 @@ def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     m["n_citations"] = sum(c["total"] for c in cis)
     m["citations_per_answer"] = _mean([c["total"] for r, c in zip(records, cis)
                                        if not r["verdicts"]["abstention"]["abstained"]])
+    # answers that open by saying they may not answer exactly, among the answers given
+    # (a good reader hedges most answers to unanswerable questions, few of the others)
+    m["hedged_share"] = _mean([1.0 if r.get("answer", {}).get("hedged") else 0.0 for r in records
+                               if not r["verdicts"]["abstention"]["abstained"]])
     m["answer_language"] = _mean([1.0 if r["verdicts"]["language"]["ok"] else 0.0 for r in records])
     m.update(abstention_metrics((r["answerable"], r["verdicts"]["abstention"]["abstained"]) for r in records))
     m["abstention_auc"] = confidence_auc((r["answerable"], r.get("answer", {}).get("confidence")) for r in records)

@@ -28,6 +28,7 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("abstention_recall", "abst.R"),
     ("false_refusal_rate", "false.ref"),
     ("abstention_auc", "AUC"),
+    ("hedged_share", "hedged"),
     ("generated_share", "gen"),
     ("verified_sentence_share", "verified"),
     ("p50_total_s", "p50 s"),
@@ -127,7 +128,8 @@ def write_report(path: Path, meta: Mapping[str, Any], runs: Sequence[ConfigRun],
     L.append("")
     L.append("`*` primary configuration (the gate applies to it). Retrieval columns: answerable questions; "
              "facts: answerable; abst.P/abst.R/false.ref: refusals; AUC: how often an answerable question gets a "
-             "higher confidence than an unanswerable one (threshold-free); p50/p95: `Answer.timings['total_s']`.")
+             "higher confidence than an unanswerable one (threshold-free); hedged: share of the answers given that "
+             "open by saying they may not answer exactly (per kind: few for facts, most for unanswerable); p50/p95: `Answer.timings['total_s']`.")
     if chart:
         L.append("")
         L.append(f"![configurations compared]({chart})")

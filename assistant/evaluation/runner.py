@@ -95,6 +95,7 @@ def run_item(qa: Assistant, item: Item, mode: str, article_texts: Mapping[str, s
         "text": answer_d.get("text", ""),
         "abstained": answer_d.get("abstained"),
         "confidence": answer_d.get("confidence"),
+        "hedged": bool(answer_d.get("hedged")),
         "language": answer_d.get("language"),
         "mode": answer_d.get("mode"),
         "verified_share": answer_d.get("verified_share"),
