@@ -13,6 +13,9 @@ hash of their id into train (70 %), calib (15 %) and dev (15 %):
   and it becomes the evaluation suite ``eval/piaf/`` (corpus + questions, with real
   deletions: some articles left out of the corpus, some paragraphs cut out of articles).
 
+calib and dev questions are also asked of their articles plus the train articles (7x the
+sentences; ``calib+train`` and ``dev+train`` in the card): how abstention holds as a corpus grows.
+
 Every question is asked three ways, SQuAD 2.0-style: as is (answerable), with its gold
 paragraph out of the corpus while the rest of its article stays (near-topic), and with its
 whole article out (off-topic). Questions translated into English by hand (``scripts/piaf_en/``:
@@ -29,6 +32,7 @@ import inspect
 import json
 import os
 import random
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -111,7 +115,13 @@ def write_corpus(folder: Path, articles: list[PiafArticle], drop_paragraphs: set
                 encoding="utf-8")
 
 
-def build(folder: Path, articles: list[PiafArticle], settings: Settings, embedder) -> "object":
+def build(folder: Path, articles: list[PiafArticle], settings: Settings, embedder,
+          start_from: Path | None = None) -> "object":
+    """The index of ``articles`` in ``folder``; ``start_from``: the folder of an index of some of
+    them, copied first so that only the others are embedded."""
+    if start_from is not None and not (folder / "index").exists() and (start_from / "index").is_dir():
+        shutil.copytree(start_from / "index", folder / "index", symlinks=True,
+                        ignore=shutil.ignore_patterns(".lock"))
     write_corpus(folder / "corpus", articles)
     s = settings.replace(corpus_dir=folder / "corpus", index_dir=folder / "index")
     try:
@@ -547,6 +557,28 @@ def export_eval_suite(out: Path, articles: dict[str, PiafArticle], questions: li
     return counts
 
 
+def export_large_suite(out: Path, suite: Path, articles: dict[str, PiafArticle]) -> int:
+    """eval/piaf-large/: the PIAF suite's corpus plus every train and calib article (its
+    questions stay eval/piaf/questions.jsonl): the same questions on a corpus 10x larger."""
+    others = [articles[a] for a in sorted(articles) if split_of(a) in ("train", "calib")]
+    write_corpus(out / "corpus", others)
+    for path in sorted((suite / "corpus").glob("*.md")):
+        shutil.copyfile(path, out / "corpus" / path.name)
+    n = len(list((out / "corpus").glob("*.md")))
+    (out / "README.md").write_text(
+        "# PIAF suite on a larger corpus\n\n"
+        f"Source: {SOURCE}.\n\n"
+        "Made by `scripts/train_reader.py`: `corpus/` is the PIAF dev suite's corpus (`eval/piaf/corpus`, "
+        f"{len(list((suite / 'corpus').glob('*.md')))} articles) plus the {len(others)} train and calib "
+        f"articles of the split, {n} articles in all; the questions are the PIAF suite's "
+        "(`eval/piaf/questions.jsonl`). The answerable questions keep their answer; the near- and "
+        "off-topic ones stay unanswerable (their paragraph or article is still out), but now face ten "
+        "times the text: how answers and abstention hold as a corpus grows. "
+        "Run it with `assistant eval --suites piaf-large` (not a default suite: its index takes a few "
+        "minutes to build).\n", encoding="utf-8")
+    return n
+
+
 TRANSLATIONS = "translations.en.jsonl"
 ENGLISH_SOURCE = ("scripts/piaf_en/: PIAF questions of the train and calib articles translated into English by "
                   "hand (by an LLM session of this project, 2026-12-05), asked of the French articles as an "
@@ -613,6 +645,17 @@ def main(argv=None) -> int:
                          "(near-topic .512 vs .553 with the same answer hit), also with every feature "
                          "of the best sentence among its inputs (.561 vs .565 once deletions were "
                          "simulated faithfully; the PIAF suite's false refusals .067 -> .107)")
+    ap.add_argument("--grown", action=argparse.BooleanOptionalAction, default=True,
+                    help="also ask calib's and dev's questions of their articles plus the train articles "
+                         "(7x the sentences; same deletions) and report the figures at both sizes "
+                         "(calib+train, dev+train): how abstention holds as a corpus grows")
+    ap.add_argument("--fit-grown", action="store_true",
+                    help="fit the answerability model and choose its threshold on calib at both sizes. "
+                         "Measured 2026-12-05, not the default: it moves the threshold, not the curve "
+                         "(dev AUC .904 and dev+train .871 either way; false refusals dev .108 -> .136, "
+                         "dev+train .080 -> .102; off-topic abstention dev .859 -> .899, dev+train "
+                         ".636 -> .690). Neither a log corpus size input nor how the passages concentrate "
+                         "in one article changed that")
     ap.add_argument("--real-deletions", action="store_true",
                     help="calib's near-topic questions from indexes with their paragraph really cut "
                          "(as the PIAF suite is made) instead of simulated deletions. Measured 2026-12-04: "
@@ -645,6 +688,11 @@ def main(argv=None) -> int:
     embedder = load_embedder(settings.embedder, settings.embed_threads)
     indexes = {name: build(args.work / name, [articles[a] for a in ids], settings, embedder)
                for name, ids in by_split.items()}
+    if args.grown:  # the calib and dev articles among the train ones: a corpus 5x larger
+        for name in ("calib", "dev"):
+            indexes[f"{name}+train"] = build(args.work / f"{name}+train",
+                                             [articles[a] for a in by_split[name] + by_split["train"]],
+                                             settings, embedder, start_from=args.work / "train")
     train_index = indexes["train"]
     take = np.linspace(0, len(train_index.sentences) - 1, num=512).astype(np.int64)
     REFERENCE = np.asarray(train_index.sentence_vectors[take], np.float32)
@@ -680,6 +728,17 @@ def main(argv=None) -> int:
                                        work=args.work if args.reuse else None,
                                        english=english.get(name))
         print(f"  {name}: {len(examples[name])} examples", file=sys.stderr)
+    for i, name in enumerate(n for n in indexes if "+" in n):
+        if name in examples:
+            continue
+        base = name.split("+")[0]  # the same questions, asked of the grown corpus
+        asked = {e.qid for e in examples[base]}
+        qs = sorted((q for q in questions if q["id"] in asked), key=lambda q: q["id"])
+        examples[name] = make_examples(indexes[name], embedder, articles, qs, rng=random.Random(args.seed + 1 + i),
+                                       translate_share=0.0 if base == "calib" and base in english
+                                       else args.translate_share,
+                                       work=args.work if args.reuse else None, english=english.get(base))
+        print(f"  {name}: {len(examples[name])} examples", file=sys.stderr)
     if args.reuse:
         import pickle
 
@@ -706,20 +765,34 @@ def main(argv=None) -> int:
                                   work=args.work if args.reuse else None)
         print(f"  calib: {len(real)} near-topic questions from real deletions", file=sys.stderr)
         examples["calib"] = [e for e in examples["calib"] if e.variant != "near"] + real
-    Xa, ya, ka = question_rows(reader, examples[args.answerability_split])
+    # fitted on its split's questions asked of both corpora (the split's articles; grown)
+    grown = "+train" if args.fit_grown else "+none"
+    fit_on = examples[args.answerability_split] + examples.get(args.answerability_split + grown, [])
+    Xa, ya, ka = question_rows(reader, fit_on)
     target = ya if args.label == "correct" else np.asarray([k == "answerable" for k in ka], np.float32)
     weights.update(fit_logistic(Xa, target))
-    Xc, yc, kc = (Xa, ya, ka) if args.answerability_split == "calib" else question_rows(reader, examples["calib"])
     reader = Reader(weights, card)
-    conf_c = np.asarray([reader.answerability(e.cands, reader.sentence_logits(e.cands)) for e in examples["calib"]])
+
+    def scored(split_examples: list[Example]):
+        _, y, kinds = question_rows(reader, split_examples)
+        conf = np.asarray([reader.answerability(e.cands, reader.sentence_logits(e.cands)) for e in split_examples])
+        return conf, y, kinds
+
+    conf_c, yc, kc = scored(examples["calib"] + examples.get("calib" + grown, []))
     threshold = choose_threshold(conf_c, yc, kc, args.max_false_refusals)
     max_sentences = settings.max_answer_sentences
     keep, keep_curve_calib = choose_keep_probability(reader, examples["calib"], max_sentences)
     card["keep_probability"] = keep
     keep_curve_dev = [quoting(reader, examples["dev"], r["keep_probability"], max_sentences)
                       for r in keep_curve_calib]
-    Xd, yd, kd = question_rows(reader, examples["dev"])
-    conf_d = np.asarray([reader.answerability(e.cands, reader.sentence_logits(e.cands)) for e in examples["dev"]])
+    at_threshold = {}
+    for name in (n for n in examples if n != "train"):
+        conf, y, kinds = scored(examples[name])
+        at_threshold[f"{name}_at_threshold"] = figures(conf, y, kinds, threshold)
+        if name == "dev":
+            conf_d, yd, kd = conf, y, kinds
+        if name == "dev+train":
+            at_threshold["pr_curve_dev+train"] = pr_curve(conf, kinds)
 
     retrieval_recall = {
         name: float(np.mean([(e.labels == 1).any() for e in ex if e.variant == "answerable"]))
@@ -729,7 +802,8 @@ def main(argv=None) -> int:
         "model": {"selector": f"one hidden layer ({args.hidden} ReLU) + linear skip, BCE + listwise softmax, "
                               + (f"BCE also on unanswerable questions' candidates (weight {args.unanswerable_weight}), "
                                  if args.unanswerable_weight > 0 else "")
-                              + f"{args.epochs} epochs, Adam", "answerability": f"logistic regression (IRLS) on {args.answerability_split}",
+                              + f"{args.epochs} epochs, Adam", "answerability": f"logistic regression (IRLS) on {args.answerability_split}"
+                              + (" asked of its articles and of them plus the train articles" if args.fit_grown else ""),
                   "answerability_label": LABELS[args.label],
                   "sentence_features": list(SENTENCE_FEATURES), "question_features": list(QUESTION_FEATURES),
                   "product": args.product, "translate_share": args.translate_share,
@@ -747,14 +821,14 @@ def main(argv=None) -> int:
                                             for k, ex in examples.items()},
             "dense_only_top1_given_retrieved": {k: baseline_top1(ex) for k, ex in examples.items()},
             "gold_sentence_retrieved": retrieval_recall,
-            "calib_at_threshold": figures(conf_c, yc, kc, threshold),
-            "dev_at_threshold": figures(conf_d, yd, kd, threshold),
+            **{k: v for k, v in at_threshold.items() if k.endswith("_at_threshold")},
             "dev_as_asked_at_threshold": figures(
                 conf_d[~np.asarray([e.translated for e in examples["dev"]])],
                 yd[~np.asarray([e.translated for e in examples["dev"]])],
                 [k for k, e in zip(kd, examples["dev"]) if not e.translated], threshold),
         },
         "pr_curve_dev": pr_curve(conf_d, kd),
+        **({"pr_curve_dev+train": at_threshold["pr_curve_dev+train"]} if "pr_curve_dev+train" in at_threshold else {}),
         "quoting_curve": {"calib": keep_curve_calib, "dev": keep_curve_dev,
                           "max_sentences": max_sentences},
         "command": "python scripts/train_reader.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -767,6 +841,7 @@ def main(argv=None) -> int:
     (args.out / "reader.json").write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     counts = export_eval_suite(args.eval_out, articles, questions, seed=args.seed,
                                n_answerable=150, n_near=60, n_off=60)
+    export_large_suite(args.eval_out.parent / "piaf-large", args.eval_out, articles)
     write_model_card(args.out / "reader.md", card, counts)
     print(json.dumps(card["figures"], indent=2), file=sys.stderr)
     return 0
@@ -780,7 +855,8 @@ def write_model_card(path: Path, card: dict, counts: dict) -> None:
         f"Trained on {card['data']['source']}.",
         "",
         f"Reproduce: `{card['command'].strip()}` ({card['seconds']} s on 2 cores"
-        + (", reusing the indexes and examples kept in `--work`: from nothing it took 354 s (6 min) on 2026-12-04"
+        + (", reusing the indexes and examples kept in `--work`: from nothing it took 412 s on 2026-12-05, "
+           "before the grown corpora, which add about 150 s"
            if card.get("reused_examples") else "") + "). Split: "
         f"{card['data']['split']}; articles {card['data']['articles']}.",
         "",
@@ -798,16 +874,19 @@ def write_model_card(path: Path, card: dict, counts: dict) -> None:
         lines.append(f"| {k} | {f['gold_sentence_retrieved'][k]:.3f} | {f['selector_top1_given_retrieved'][k]:.3f} "
                      f"| {f['dense_only_top1_given_retrieved'][k]:.3f} |")
     lines += ["", "At the threshold (questions asked as is, with their paragraph removed, with their article removed;"
-              " part of them asked as if translated):", "",
+              " part of them asked as if translated; `+train`: the same questions asked of a corpus grown"
+              " with the train articles):", "",
               "| split | answer hit | false refusals | near-topic abstention | off-topic abstention |",
               "|---|---|---|---|---|"]
-    for k in ("calib", "dev"):
+    for k in (k[:-len("_at_threshold")] for k in f if k.endswith("_at_threshold") and "as_asked" not in k):
         g = f[f"{k}_at_threshold"]
         lines.append(f"| {k} | {g['answer_hit']:.3f} | {g['false_refusals']:.3f} | "
                      f"{g['near_topic_abstention']:.3f} | {g['off_topic_abstention']:.3f} |")
-    lines += ["", "Abstention precision/recall on dev (unanswerable = positive):", "",
-              "| threshold | precision | recall |", "|---|---|---|"]
-    lines += [f"| {r['threshold']:.2f} | {r['precision']:.3f} | {r['recall']:.3f} |" for r in card["pr_curve_dev"]]
+    grown = card.get("pr_curve_dev+train") or [{"precision": float("nan"), "recall": float("nan")}] * len(card["pr_curve_dev"])
+    lines += ["", "Abstention precision/recall on dev and on dev+train (unanswerable = positive):", "",
+              "| threshold | dev precision | dev recall | dev+train precision | dev+train recall |", "|---|---|---|---|---|"]
+    lines += [f"| {r['threshold']:.2f} | {r['precision']:.3f} | {r['recall']:.3f} | {g['precision']:.3f} | {g['recall']:.3f} |"
+              for r, g in zip(card["pr_curve_dev"], grown)]
     qc = card["quoting_curve"]
     lines += ["", f"Further sentences quoted when at least **{card['keep_probability']}** likely to answer "
               f"(chosen on calib: best answer hit + quote precision; at most {qc['max_sentences']} sentences). "

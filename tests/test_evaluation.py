@@ -548,6 +548,26 @@ def test_the_english_text_suite_is_the_seed_suite_on_the_translated_articles():
             assert any(f.casefold() in " ".join(t for _, t in en.gold_spans).casefold() for f in group), (en.id, group)
 
 
+def test_the_larger_piaf_suite_adds_only_articles_its_questions_do_not_ask_about():
+    root = Path(__file__).resolve().parents[1]
+    questions, small = (root / p for p in ev.SUITES["piaf"])
+    assert ev.SUITES["piaf-large"][0] == ev.SUITES["piaf"][0] and "piaf-large" not in ev.DEFAULT_SUITES.split(",")
+    large = root / ev.SUITES["piaf-large"][1]
+    base = {p.name: p.read_bytes() for p in small.glob("*.md")}
+    grown = {p.name: p.read_bytes() for p in large.glob("*.md")}
+    assert {k: grown.get(k) for k in base} == base and len(grown) >= 9 * len(base)
+    # the added articles are train and calib ones, never the dev articles the questions come
+    # from: answerable items keep one answer, near- and off-topic items stay unanswerable
+    import sys
+
+    sys.path.insert(0, str(root / "scripts"))
+    import train_reader
+
+    added = {name.removesuffix(".md") for name in set(grown) - set(base)}
+    assert added and all(train_reader.split_of(a) in ("train", "calib") for a in added)
+    assert not added & {a for it in ev.load_items(questions) for a in it.gold_articles}
+
+
 def test_the_english_training_questions_come_from_their_own_split():
     """The hand translations the reader trains on (train) and is calibrated on (calib) never
     come from the dev articles the PIAF suite is made of."""
