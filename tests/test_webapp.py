@@ -71,6 +71,11 @@ def test_answer_html_shows_understood_question_and_abstention():
     assert "Not in the articles" in en
 
 
+def test_an_unsure_answer_is_marked_apart():
+    assert 'class="qa-answer qa-hedged"' in answer_html(_answer(hedged=True), turn=0)
+    assert 'class="qa-answer"' in answer_html(_answer(), turn=0)
+
+
 def test_paragraph_context_highlights_the_quote_in_its_paragraph():
     text = "Intro.\n\nAvant la phrase. La phrase citée <b>. Après.\n\nAutre paragraphe."
     start = text.index("La phrase")

@@ -335,7 +335,7 @@ def answer_html(answer: Answer, turn: int, lang: str | None = None) -> str:
     # text from the answer itself (its text, then "[n] title" per citation)
     parts.append(f'<p class="qa-tools"><button type="button" class="qa-copy">'
                  f'{esc(t(lang, "copy"))}</button></p>')
-    classes = "qa-answer qa-abstained" if answer.abstained else "qa-answer"
+    classes = "qa-answer qa-abstained" if answer.abstained else "qa-answer qa-hedged" if answer.hedged else "qa-answer"
     return f'<div class="{classes}" lang="{esc(answer.language)}">{"".join(parts)}</div>'
 
 
