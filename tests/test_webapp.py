@@ -362,12 +362,16 @@ def test_highlight_and_notice_colours_pass_wcag_aa_in_light_and_dark():
     light = _css_vars(re.search(r":root\s*\{(.*?)\}", css, re.S).group(1))
     dark = _css_vars(re.search(r"\n\.dark\s*\{(.*?)\}", css, re.S).group(1))
     pairs = [("qa-mark-bg", "qa-mark-fg"), ("qa-hl-bg", "qa-hl-fg"), ("qa-info-bg", "qa-info-fg"),
-             ("qa-bad-bg", "qa-bad-fg")]
+             ("qa-bad-bg", "qa-bad-fg"), ("qa-cite-bg", "qa-cite-fg")]
     for theme in (light, dark):
         for bg, fg in pairs:
             assert contrast(theme[bg], theme[fg]) >= 4.5, (bg, theme[bg], theme[fg])
+    # an abstained or unsure answer's side rule stands out from the page (3:1, non-text)
+    for theme, page in ((light, "#ffffff"), (dark, "#0b0f19")):
+        for rule in ("qa-abstain-border", "qa-hedge-border"):
+            assert contrast(theme[rule], page) >= 3.0, (rule, theme[rule])
     # the highlight is drawn with those variables, never with a fixed colour
-    assert "var(--qa-mark-bg)" in css and "var(--qa-hl-fg)" in css
+    assert "var(--qa-mark-bg)" in css and "var(--qa-hl-fg)" in css and "var(--qa-hedge-border)" in css
     assert contrast("#ffffff", "#fff1a8") < 4.5   # what the issue saw: white on pale yellow fails
 
 
