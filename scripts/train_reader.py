@@ -688,7 +688,7 @@ def main(argv=None) -> int:
     embedder = load_embedder(settings.embedder, settings.embed_threads)
     indexes = {name: build(args.work / name, [articles[a] for a in ids], settings, embedder)
                for name, ids in by_split.items()}
-    if args.grown:  # the calib and dev articles among the train ones: a corpus 5x larger
+    if args.grown:  # the calib and dev articles among the train ones: 7x the sentences
         for name in ("calib", "dev"):
             indexes[f"{name}+train"] = build(args.work / f"{name}+train",
                                              [articles[a] for a in by_split[name] + by_split["train"]],
@@ -765,10 +765,10 @@ def main(argv=None) -> int:
                                   work=args.work if args.reuse else None)
         print(f"  calib: {len(real)} near-topic questions from real deletions", file=sys.stderr)
         examples["calib"] = [e for e in examples["calib"] if e.variant != "near"] + real
-    # fitted on its split's questions asked of both corpora (the split's articles; grown)
-    grown = "+train" if args.fit_grown else "+none"
-    fit_on = examples[args.answerability_split] + examples.get(args.answerability_split + grown, [])
-    Xa, ya, ka = question_rows(reader, fit_on)
+    def asked_of(split: str) -> list[Example]:  # of the split's articles (and of the grown corpus)
+        return examples[split] + (examples.get(f"{split}+train", []) if args.fit_grown else [])
+
+    Xa, ya, ka = question_rows(reader, asked_of(args.answerability_split))
     target = ya if args.label == "correct" else np.asarray([k == "answerable" for k in ka], np.float32)
     weights.update(fit_logistic(Xa, target))
     reader = Reader(weights, card)
@@ -778,7 +778,7 @@ def main(argv=None) -> int:
         conf = np.asarray([reader.answerability(e.cands, reader.sentence_logits(e.cands)) for e in split_examples])
         return conf, y, kinds
 
-    conf_c, yc, kc = scored(examples["calib"] + examples.get("calib" + grown, []))
+    conf_c, yc, kc = scored(asked_of("calib"))
     threshold = choose_threshold(conf_c, yc, kc, args.max_false_refusals)
     max_sentences = settings.max_answer_sentences
     keep, keep_curve_calib = choose_keep_probability(reader, examples["calib"], max_sentences)
@@ -841,7 +841,7 @@ def main(argv=None) -> int:
     (args.out / "reader.json").write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     counts = export_eval_suite(args.eval_out, articles, questions, seed=args.seed,
                                n_answerable=150, n_near=60, n_off=60)
-    export_large_suite(args.eval_out.parent / "piaf-large", args.eval_out, articles)
+    export_large_suite(args.eval_out.parent / "piaf-large", args.eval_out, articles)  # beside the suite
     write_model_card(args.out / "reader.md", card, counts)
     print(json.dumps(card["figures"], indent=2), file=sys.stderr)
     return 0
