@@ -62,7 +62,8 @@ class Settings:
     abstain_threshold: float | None = None
     #: an answer whose confidence is under this opens by saying that the articles may not
     #: answer the question exactly (``Answer.hedged``); 0.5 is where the reader finds an
-    #: answer as likely as not. 0 never hedges.
+    #: answer as likely as not, on held-out questions of which a third can be answered
+    #: (PIAF calib: as asked, paragraph cut, article cut). 0 never hedges.
     hedge_below: float = 0.5
     #: another reader model (an .npz with its .json card beside it); None: the shipped one.
     reader_model: Path | None = None
