@@ -150,23 +150,28 @@ class Assistant:
 
     def _answer_parts(self, q: str, language: str, mode: str, chosen: list,
                       confidence: float) -> tuple[list, float]:
-        """A compound question ("how much ..., and where ...?") also gets the best sentence of
-        each part the reader finds answerable, beyond what the whole question chose."""
+        """A compound question ("how much ..., and where ...?") quotes, part by part, what each
+        part the reader finds answerable would quote if asked alone; then what the whole
+        question chose, while the answer holds fewer than ``max_sentences`` plus one per part."""
         parts = pack(language).parts(q)
         if not parts:
             return chosen, confidence
         cfg = self._answer_cfg
-        out = list(chosen)
+        picked: list = []
         part_confidences = []
         for part in parts:
             passages, qvec = self._retrieve(part, 8, mode)
             scored, conf = self._read(part, qvec, passages, language)
-            picked = select(self._index, scored, conf, part, cfg)[:1]
-            if picked and picked[0].index not in {c.index for c in out} \
-                    and len(out) < cfg.max_sentences + len(parts):
-                out.append(picked[0])
+            new = [c for c in select(self._index, scored, conf, part, cfg)
+                   if c.index not in {p.index for p in picked}]
+            if new:
+                picked.extend(new)
                 part_confidences.append(conf)
-        if not chosen and part_confidences:
+        if not picked:
+            return chosen, confidence
+        rest = [c for c in chosen if c.index not in {p.index for p in picked}]
+        out = picked + rest[:max(0, cfg.max_sentences + len(parts) - len(picked))]
+        if not chosen:
             confidence = min(part_confidences)
         return out, confidence
 

@@ -71,17 +71,23 @@ class LanguagePack:
             for i, tok in enumerate(tokens):
                 word = tok.lower().strip(",;:")
                 if i > start and word in self.conjunctions and any(
-                        t.lower().strip(",;:?") in self.interrogatives for t in tokens[i + 1:i + 3]):
+                        t.lower().strip(",;:?").replace("’", "'") in self.interrogatives
+                        for t in tokens[i + 1:i + 3]):
                     pieces.append(" ".join(tokens[start:i]))
                     start = i + 1
             pieces.append(" ".join(tokens[start:]))
         skip = self.stopwords | self.question_words
         mark = re.search(r"\s*\?\s*$", question)
         ending = mark.group().rstrip() if mark else ""
-        parts = tuple(p.strip(" ,;:") if p.rstrip().endswith("?") else p.strip(" ,;:") + ending
+        parts = tuple(_capitalised(p.strip(" ,;:") if p.rstrip().endswith("?") else p.strip(" ,;:") + ending)
                       for p in pieces
                       if sum(re.sub(r"[^\w'’-]", "", w.lower()) not in skip for w in p.split()) >= min_content)
         return parts if len(parts) > 1 else ()
+
+
+def _capitalised(question: str) -> str:
+    """A part asked on its own opens as a question does (the embedder reads case)."""
+    return question[:1].upper() + question[1:]
 
 
 def _load(path: Path) -> LanguagePack:

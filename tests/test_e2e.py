@@ -141,6 +141,20 @@ def test_a_compound_question_quotes_a_sentence_for_each_part(qa):
     assert "10 %" in " ".join(c.quote for c in ans.citations if c.article_id == AMD), ans.text
 
 
+@pytest.mark.parametrize("first, second, joined", [
+    ("Quel montant vise le projet Stargate ?", "Qui est la directrice financière d'OpenAI ?", "{0} {1}"),
+    ("How much is the AWS deal worth?", "Which AMD chips are mentioned in the partnership?", "{0}, and {1}"),
+])
+def test_a_compound_question_quotes_what_each_part_quotes_alone(qa, first, second, joined):
+    alone = [c.quote for q in (first, second) for c in qa.ask(q).citations]
+    assert alone
+    compound = qa.ask(joined.format(first.rstrip("?"), second[0].lower() + second[1:]
+                                    if joined.startswith("{0},") else second))
+    assert_integrity(qa, compound)
+    quoted = [c.quote for c in compound.citations]
+    assert all(any(quote in q for q in quoted) for quote in alone), (alone, quoted)
+
+
 def test_an_unsure_answer_says_so_before_its_quote(index_dir, qa):
     from assistant import Assistant, Settings
     from assistant.language import pack

@@ -4,10 +4,18 @@ from assistant.language import pack
 
 
 def test_a_conjunction_before_an_interrogative_splits_the_question():
+    """Each part opens with a capital, as a question asked on its own."""
     assert pack("en").parts("How long is the lease, and in which city is the stadium?") == (
-        "How long is the lease?", "in which city is the stadium?")
+        "How long is the lease?", "In which city is the stadium?")
     assert pack("fr").parts("Quand le pont a-t-il ouvert, et combien a-t-il coûté ?") == (
-        "Quand le pont a-t-il ouvert ?", "combien a-t-il coûté ?")
+        "Quand le pont a-t-il ouvert ?", "Combien a-t-il coûté ?")
+
+
+def test_a_french_part_may_open_with_que_or_qu_est_ce():
+    assert pack("fr").parts("Quand le pont a-t-il ouvert, et qu’est-ce qu’un pont suspendu ?") == (
+        "Quand le pont a-t-il ouvert ?", "Qu’est-ce qu’un pont suspendu ?")
+    assert pack("fr").parts("Qui a construit le pont, et que coûte le péage ?") == (
+        "Qui a construit le pont ?", "Que coûte le péage ?")
 
 
 def test_two_questions_in_a_row_are_two_parts():
