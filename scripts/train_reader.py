@@ -13,6 +13,9 @@ hash of their id into train (70 %), calib (15 %) and dev (15 %):
   and it becomes the evaluation suite ``eval/piaf/`` (corpus + questions, with real
   deletions: some articles left out of the corpus, some paragraphs cut out of articles).
 
+The PIAF suite's answerable questions are also paired, two about different articles asked as one
+(``eval/piaf-compound/``), and its questions asked of ten times the text (``eval/piaf-large/``).
+
 calib and dev questions are also asked of their articles plus the train articles (7x the
 sentences; ``calib+train`` and ``dev+train`` in the card): how abstention holds as a corpus grows.
 
@@ -579,6 +582,67 @@ def export_large_suite(out: Path, suite: Path, articles: dict[str, PiafArticle])
     return n
 
 
+JOINS = {"fr": ("{0} {1}", "{0}, et {1}"), "en": ("{0} {1}", "{0}, and {1}")}
+
+
+def compound_question(first: str, second: str, language: str, form: int) -> str:
+    """Two questions asked at once: one after the other, or joined by "and" (``form`` 0 or 1)."""
+    first = " ".join(first.split()).rstrip()
+    second = " ".join(second.split()).rstrip()
+    if form == 0:
+        return JOINS[language][0].format(first if first.endswith("?") else first + " ?", second)
+    return JOINS[language][1].format(first.rstrip(" ?"), second[:1].lower() + second[1:])
+
+
+def export_compound_suite(out: Path, suite: Path, n_pairs: int = 40) -> int:
+    """eval/piaf-compound/: two answerable questions of the PIAF suite about different
+    articles asked as one (in French, and in English where both have a translation), on the
+    PIAF suite's corpus. Both answers must be quoted."""
+    with open(suite / "questions.jsonl", encoding="utf-8") as fh:
+        items = [json.loads(line) for line in fh if line.strip()]
+    by_id = {it["id"]: it for it in items}
+    facts = [it for it in items if it["kind"] == "fact" and it["language"] == "fr"]
+    pairs, used = [], set()
+    for a in facts:
+        if len(pairs) >= n_pairs or a["id"] in used:
+            continue
+        b = next((b for b in facts if b["id"] not in used and b["id"] != a["id"]
+                  and b["gold_articles"] != a["gold_articles"]), None)
+        if b is not None:
+            used |= {a["id"], b["id"]}
+            pairs.append((a, b))
+    lines = []
+    for form in (0, 1):
+        for i, (a, b) in enumerate(pairs):
+            if i % 2 != form:
+                continue
+            for x, y in ((a, b), (by_id.get(a["id"] + "-en"), by_id.get(b["id"] + "-en"))):
+                if x is None or y is None:
+                    continue
+                lines.append({
+                    "id": f"{x['id']}+{y['id']}", "language": x["language"], "kind": "multi_article",
+                    "question": compound_question(x["question"], y["question"], x["language"], form),
+                    "answerable": True, "gold_articles": x["gold_articles"] + y["gold_articles"],
+                    "gold_spans": x["gold_spans"] + y["gold_spans"], "facts": x["facts"] + y["facts"],
+                    "tags": sorted(set(x["tags"]) | set(y["tags"]) | {"compound"})})
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "questions.jsonl", "w", encoding="utf-8") as fh:
+        for item in lines:
+            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+    n_en = sum(it["language"] == "en" for it in lines)
+    (out / "README.md").write_text(
+        "# PIAF compound questions\n\n"
+        f"Source: {SOURCE}.\n\n"
+        "Made by `scripts/train_reader.py` from the PIAF dev suite (`eval/piaf/`, whose corpus it is asked "
+        f"of): {len(pairs)} pairs of its answerable questions about two different articles, each pair asked "
+        "as one question, either one after the other (\"Q1 ? Q2 ?\") or joined by \"et\"/\"and\" "
+        f"(\"Q1, et q2 ?\"): {len(lines) - n_en} in French and {n_en} in English (where both questions "
+        "have their hand translation). Kind `multi_article`: the answer must quote both reference answers. "
+        "It measures what a user asking two things at once gets, on a corpus nothing was fitted on.\n",
+        encoding="utf-8")
+    return len(lines)
+
+
 TRANSLATIONS = "translations.en.jsonl"
 ENGLISH_SOURCE = ("scripts/piaf_en/: PIAF questions of the train and calib articles translated into English by "
                   "hand (by an LLM session of this project, 2026-12-05), asked of the French articles as an "
@@ -842,6 +906,7 @@ def main(argv=None) -> int:
     counts = export_eval_suite(args.eval_out, articles, questions, seed=args.seed,
                                n_answerable=150, n_near=60, n_off=60)
     export_large_suite(args.eval_out.parent / "piaf-large", args.eval_out, articles)  # beside the suite
+    export_compound_suite(args.eval_out.parent / "piaf-compound", args.eval_out)
     write_model_card(args.out / "reader.md", card, counts)
     print(json.dumps(card["figures"], indent=2), file=sys.stderr)
     return 0

@@ -568,6 +568,21 @@ def test_the_larger_piaf_suite_adds_only_articles_its_questions_do_not_ask_about
     assert not added & {a for it in ev.load_items(questions) for a in it.gold_articles}
 
 
+def test_the_compound_piaf_suite_asks_two_suite_questions_about_two_articles_at_once():
+    root = Path(__file__).resolve().parents[1]
+    assert ev.SUITES["piaf-compound"][1] == ev.SUITES["piaf"][1] and "piaf-compound" in ev.DEFAULT_SUITES.split(",")
+    single = {it.id: it for it in ev.load_items(root / ev.SUITES["piaf"][0])}
+    compound = ev.load_items(root / ev.SUITES["piaf-compound"][0])
+    assert len(compound) >= 60 and {it.language for it in compound} == {"fr", "en"}
+    for it in compound:
+        a, b = (single[i] for i in it.id.split("+"))
+        assert a.kind == b.kind == "fact" and a.language == b.language == it.language
+        assert a.gold_articles != b.gold_articles and it.gold_articles == a.gold_articles + b.gold_articles
+        assert it.kind == "multi_article" and it.answerable and it.facts == a.facts + b.facts
+        first, second = (" ".join(x.question.split()).rstrip(" ?") for x in (a, b))  # spaces normalised
+        assert it.question.startswith(first) and second[1:] in it.question, it.question
+
+
 def test_the_english_training_questions_come_from_their_own_split():
     """The hand translations the reader trains on (train) and is calibrated on (calib) never
     come from the dev articles the PIAF suite is made of."""

@@ -14,15 +14,18 @@ DEFAULT_QUESTIONS = Path("eval/questions.jsonl")
 #: question sets run side by side: name -> (questions, corpus; None: the configured corpus).
 #: ``piaf`` is the dev split of PIAF v1.1 (Etalab, MIT licence) made by scripts/train_reader.py;
 #: ``seed-en`` the seed questions on an English translation of the seed corpus (English text);
+#: ``piaf-compound`` two piaf questions about different articles asked as one (both answers due);
 #: ``piaf-large`` the piaf questions on a corpus ten times larger (train and calib articles added).
 SUITES = {
     "seed": (DEFAULT_QUESTIONS, None),
     "piaf": (Path("eval/piaf/questions.jsonl"), Path("eval/piaf/corpus")),
     "seed-en": (Path("eval/seed-en/questions.jsonl"), Path("eval/seed-en/corpus")),
+    # two PIAF questions about different articles asked as one, on the PIAF suite's corpus
+    "piaf-compound": (Path("eval/piaf-compound/questions.jsonl"), Path("eval/piaf/corpus")),
     # the PIAF questions on their corpus plus 316 other PIAF articles (10x): not run by default
     "piaf-large": (Path("eval/piaf/questions.jsonl"), Path("eval/piaf-large/corpus")),
 }
-DEFAULT_SUITES = "seed,piaf,seed-en"
+DEFAULT_SUITES = "seed,piaf,seed-en,piaf-compound"
 DEFAULT_OUT = Path("eval/results")
 
 
