@@ -158,18 +158,19 @@ class Assistant:
             return chosen, confidence
         cfg = self._answer_cfg
         picked: list = []
+        seen: set[int] = set()
         part_confidences = []
         for part in parts:
             passages, qvec = self._retrieve(part, 8, mode)
             scored, conf = self._read(part, qvec, passages, language)
-            new = [c for c in select(self._index, scored, conf, part, cfg)
-                   if c.index not in {p.index for p in picked}]
+            new = [c for c in select(self._index, scored, conf, part, cfg) if c.index not in seen]
             if new:
                 picked.extend(new)
+                seen.update(c.index for c in new)
                 part_confidences.append(conf)
         if not picked:
             return chosen, confidence
-        rest = [c for c in chosen if c.index not in {p.index for p in picked}]
+        rest = [c for c in chosen if c.index not in seen]
         out = picked + rest[:max(0, cfg.max_sentences + len(parts) - len(picked))]
         if not chosen:
             confidence = min(part_confidences)

@@ -587,8 +587,7 @@ JOINS = {"fr": ("{0} {1}", "{0}, et {1}"), "en": ("{0} {1}", "{0}, and {1}")}
 
 def compound_question(first: str, second: str, language: str, form: int) -> str:
     """Two questions asked at once: one after the other, or joined by "and" (``form`` 0 or 1)."""
-    first = " ".join(first.split()).rstrip()
-    second = " ".join(second.split()).rstrip()
+    first, second = " ".join(first.split()), " ".join(second.split())
     if form == 0:
         return JOINS[language][0].format(first if first.endswith("?") else first + " ?", second)
     return JOINS[language][1].format(first.rstrip(" ?"), second[:1].lower() + second[1:])
@@ -612,19 +611,16 @@ def export_compound_suite(out: Path, suite: Path, n_pairs: int = 40) -> int:
             used |= {a["id"], b["id"]}
             pairs.append((a, b))
     lines = []
-    for form in (0, 1):
-        for i, (a, b) in enumerate(pairs):
-            if i % 2 != form:
+    for i, (a, b) in enumerate(pairs):
+        for x, y in ((a, b), (by_id.get(a["id"] + "-en"), by_id.get(b["id"] + "-en"))):
+            if x is None or y is None:
                 continue
-            for x, y in ((a, b), (by_id.get(a["id"] + "-en"), by_id.get(b["id"] + "-en"))):
-                if x is None or y is None:
-                    continue
-                lines.append({
-                    "id": f"{x['id']}+{y['id']}", "language": x["language"], "kind": "multi_article",
-                    "question": compound_question(x["question"], y["question"], x["language"], form),
-                    "answerable": True, "gold_articles": x["gold_articles"] + y["gold_articles"],
-                    "gold_spans": x["gold_spans"] + y["gold_spans"], "facts": x["facts"] + y["facts"],
-                    "tags": sorted(set(x["tags"]) | set(y["tags"]) | {"compound"})})
+            lines.append({
+                "id": f"{x['id']}+{y['id']}", "language": x["language"], "kind": "multi_article",
+                "question": compound_question(x["question"], y["question"], x["language"], i % 2),
+                "answerable": True, "gold_articles": x["gold_articles"] + y["gold_articles"],
+                "gold_spans": x["gold_spans"] + y["gold_spans"], "facts": x["facts"] + y["facts"],
+                "tags": sorted(set(x["tags"]) | set(y["tags"]) | {"compound"})})
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "questions.jsonl", "w", encoding="utf-8") as fh:
         for item in lines:
